@@ -1,0 +1,67 @@
+// Package transport carries the filepeer protocol between nodes.
+//
+// A Transport does two things: it serves a node's side of the protocol (a
+// Peer) at a URL, and it reaches other nodes by URL. Two transports ship with
+// the module: XML-RPC over HTTP, which speaks to the book's Python nodes, and
+// an in-memory network for tests (NewMemory). A program may bring its own,
+// say over gRPC or QUIC, by implementing Transport.
+//
+// File contents cross a transport as streams, so a relay or a fetch never has
+// to hold a whole file. New remote methods come as optional interfaces on
+// Peer (see Lister), found by type assertion, so that the Transport and Peer
+// interfaces never grow and no user's transport breaks.
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// Peer is the protocol's remote methods. A node implements it to be served,
+// and a Transport returns one to reach a node by URL. Implementations are
+// safe for concurrent use.
+//
+// Errors that the remote node meant, such as "not found", are *Fault values;
+// any other error (a dead host, a timeout, garbage on the wire) means the
+// call itself failed.
+type Peer interface {
+	// Query returns the contents of the file name, found on the peer or,
+	// through it, on the network. history lists the nodes the query has
+	// already passed through. The caller must close the body.
+	Query(ctx context.Context, name string, history []string) (io.ReadCloser, error)
+	// Hello tells the peer about the node at url.
+	Hello(ctx context.Context, url string) error
+	// Fetch asks the peer to find name on the network and store it; secret
+	// is the peer's password.
+	Fetch(ctx context.Context, name, secret string) error
+}
+
+// Lister is an optional interface of a Peer that can list the names of the
+// files it shares (chapter 28's list()).
+type Lister interface {
+	List(ctx context.Context) ([]string, error)
+}
+
+// Texter is an optional interface of a Query body that knows whether its
+// bytes are text: valid UTF-8 that XML 1.0 can carry. The XML-RPC client's
+// bodies know it from the wire type; a relay keeps it, so text stays text.
+type Texter interface {
+	IsText() bool
+}
+
+// Transport serves nodes at URLs and reaches them by URL. Implementations are
+// safe for concurrent use.
+type Transport interface {
+	// Listen serves p at url until the returned io.Closer is closed.
+	// Closing it stops new calls; calls already running are the served
+	// node's to end.
+	Listen(url string, p Peer) (io.Closer, error)
+	// Dial returns a client for the node at url. It does no I/O: an error
+	// means the URL can never be reached over this transport.
+	Dial(url string) (Peer, error)
+}
+
+// ErrUnreachable reports a call to a URL at which nothing is served: the
+// in-memory counterpart of a refused connection.
+var ErrUnreachable = errors.New("transport: peer unreachable")
