@@ -1,0 +1,145 @@
+package peer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// Fetch finds name, in Dir or on the network, and stores it in Dir. secret
+// must be the node's Config.Secret: a wrong one is ErrAccessDenied, as is a
+// name that would leave Dir. A file not found within the history limit is
+// ErrUnhandled. A file already in Dir is left as it is.
+//
+// The file is written under a temporary name, synced, then linked into
+// place, so that Dir never holds a partial file and nothing already there
+// is overwritten, even by a concurrent fetch of the same name.
+func (n *Node) Fetch(ctx context.Context, name, secret string) error {
+	ctx, cancel, err := n.enter(ctx)
+	if err != nil {
+		return err
+	}
+	defer n.calls.Done()
+	defer cancel()
+	if !secretMatches(n.secret, secret) {
+		n.log.Warn("fetch refused: wrong secret", "name", name)
+		return denied()
+	}
+	f, err := n.open(name)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, ErrUnhandled):
+		return err
+	}
+	body, err := n.passOn(ctx, name, nil)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if err := n.store(ctx, name, body); err != nil {
+		return fmt.Errorf("peer: fetch %q: %w", name, err)
+	}
+	n.log.Info("fetched", "name", name)
+	return nil
+}
+
+// store writes body to Dir/name without clobbering: see Fetch.
+func (n *Node) store(ctx context.Context, name string, body io.Reader) (err error) {
+	tmp, f, err := n.createTemp()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+		if rmErr := n.root.Remove(tmp); err == nil && rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = rmErr
+		}
+	}()
+	if _, err := io.Copy(f, ctxReader{ctx, body}); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	err, f = f.Close(), nil
+	if err != nil {
+		return err
+	}
+	return n.place(tmp, name)
+}
+
+// place gives the finished temporary file its name, unless a file of that
+// name appeared meanwhile: a regular one is kept and counts as fetched.
+func (n *Node) place(tmp, name string) error {
+	err := n.root.Link(tmp, name)
+	if errors.Is(err, fs.ErrExist) {
+		if fi, statErr := n.root.Lstat(name); statErr == nil && fi.Mode().IsRegular() {
+			return nil
+		}
+		return fmt.Errorf("%q is in the way and is not a regular file", name)
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// The file system has no hard links: fall back to a rename, which
+		// is safe from clobbering only if nobody else writes name now.
+		if _, statErr := n.root.Lstat(name); errors.Is(statErr, fs.ErrNotExist) {
+			err = n.root.Rename(tmp, name)
+		}
+	}
+	return err
+}
+
+func (n *Node) createTemp() (string, *os.File, error) {
+	for range 10 {
+		var b [8]byte
+		rand.Read(b[:])
+		name := tmpPrefix + hex.EncodeToString(b[:])
+		f, err := n.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return name, f, err
+	}
+	return "", nil, errors.New("no free temporary name")
+}
+
+// sweep removes the temporary files an interrupted fetch left in Dir.
+func (n *Node) sweep() {
+	d, err := n.root.Open(".")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	entries, _ := d.ReadDir(-1)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tmpPrefix) && e.Type().IsRegular() {
+			if err := n.root.Remove(e.Name()); err == nil {
+				n.log.Info("removed leftover temporary file", "name", e.Name())
+			}
+		}
+	}
+}
+
+// ctxReader stops a copy when ctx ends, whatever the reader does.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

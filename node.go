@@ -1,0 +1,413 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/filepeer/peer/transport"
+)
+
+// DefaultMaxHistory is the book's MAX_HISTORY_LENGTH: a query travels at
+// most DefaultMaxHistory-1 hops.
+const DefaultMaxHistory = 6
+
+// DefaultMaxKnown caps the known peers of a node whose Config leaves
+// MaxKnown zero, so that a flood of hellos cannot grow it without bound.
+const DefaultMaxKnown = 1024
+
+// maxURLLen caps the length of a peer URL accepted by Hello.
+const maxURLLen = 2048
+
+// Config configures a Node. Only URL and Dir are required.
+type Config struct {
+	// URL is the node's identity and address, e.g. "http://127.0.0.1:4242"
+	// or, on an in-memory network, any string such as "mem://a". It goes
+	// into query histories. Required.
+	URL string
+
+	// Dir is the shared directory: files are served from it and fetched
+	// into it. It must exist, and belongs to this node alone.
+	Dir string
+
+	// Secret is the password of the node's trusted party, required by
+	// Fetch. If empty, Fetch is refused to everyone. NewSecret makes one.
+	Secret string
+
+	// Transport carries the protocol. If nil, the node speaks XML-RPC over
+	// HTTP, compatible with the book's Python nodes, and closes that
+	// transport when it closes.
+	Transport transport.Transport
+
+	// MaxHistory caps a query's history; the query is not passed on once
+	// the history, with this node added, reaches it. If zero, it is
+	// DefaultMaxHistory (6), as in the book, so that a network of Go and
+	// Python nodes behaves as one.
+	MaxHistory int
+
+	// MaxKnown caps the number of known peers. If zero, it is
+	// DefaultMaxKnown.
+	MaxKnown int
+
+	// Logger receives the node's log records. If nil, the node logs
+	// nothing. The secret is never logged.
+	Logger *slog.Logger
+}
+
+// Node is a peer of the file-sharing network: it serves the files of its
+// shared directory, passes on the queries it cannot answer, and fetches
+// files for its trusted party. A Node is safe for concurrent use.
+type Node struct {
+	url        string
+	secret     string
+	maxHistory int
+	maxKnown   int
+	tr         transport.Transport
+	ownsTr     bool // tr was made by New, so Close closes it
+	root       *os.Root
+	log        *slog.Logger
+	http       http.Handler
+
+	// ctx is done when the node closes; it ends the node's in-flight work.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// calls counts the calls running in the node; Close waits for them.
+	calls sync.WaitGroup
+
+	mu sync.Mutex
+	// guards known, listener and closed
+	known    map[string]struct{}
+	listener io.Closer
+	closed   bool
+}
+
+// New returns a node configured by cfg. It opens Dir but serves nothing
+// until Start.
+func New(cfg Config) (*Node, error) {
+	switch {
+	case cfg.URL == "":
+		return nil, errors.New("peer: Config.URL is empty")
+	case cfg.Dir == "":
+		return nil, errors.New("peer: Config.Dir is empty")
+	case cfg.MaxHistory < 0:
+		return nil, fmt.Errorf("peer: Config.MaxHistory is negative (%d)", cfg.MaxHistory)
+	case cfg.MaxKnown < 0:
+		return nil, fmt.Errorf("peer: Config.MaxKnown is negative (%d)", cfg.MaxKnown)
+	}
+	root, err := os.OpenRoot(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("peer: shared directory: %w", err)
+	}
+	n := &Node{
+		url:        cfg.URL,
+		secret:     cfg.Secret,
+		maxHistory: cmpOr(cfg.MaxHistory, DefaultMaxHistory),
+		maxKnown:   cmpOr(cfg.MaxKnown, DefaultMaxKnown),
+		tr:         cfg.Transport,
+		root:       root,
+		log:        cfg.Logger,
+		known:      make(map[string]struct{}),
+	}
+	if n.tr == nil {
+		n.tr, n.ownsTr = defaultTransport(), true
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	n.log = n.log.With("node", n.url)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.http = xmlrpcHandler(server{n})
+	return n, nil
+}
+
+func cmpOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// URL returns the node's URL.
+func (n *Node) URL() string { return n.url }
+
+// Start serves the node at its URL over its transport, after sweeping the
+// temporary files an interrupted fetch may have left in Dir. A node starts
+// once.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	if n.listener != nil {
+		return errors.New("peer: node already started")
+	}
+	n.sweep()
+	l, err := n.tr.Listen(n.url, server{n})
+	if err != nil {
+		return fmt.Errorf("peer: start: %w", err)
+	}
+	n.listener = l
+	n.log.Info("serving", "dir", n.root.Name())
+	return nil
+}
+
+// Close stops serving, cancels the node's in-flight work and waits for it
+// to end. Calls after Close return ErrClosed. Close is safe to call more
+// than once; later calls return nil.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	l := n.listener
+	n.mu.Unlock()
+
+	n.cancel()
+	var errs []error
+	if l != nil {
+		errs = append(errs, l.Close())
+	}
+	n.calls.Wait()
+	if c, ok := n.tr.(io.Closer); ok && n.ownsTr {
+		errs = append(errs, c.Close())
+	}
+	errs = append(errs, n.root.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("peer: close: %w", err)
+	}
+	return nil
+}
+
+// ServeHTTP answers XML-RPC requests for the node, so that it can be
+// mounted in a program's own HTTP server instead of calling Start.
+func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.http.ServeHTTP(w, r)
+}
+
+// enter registers a call with the node, so that Close waits for it; the
+// caller must call n.calls.Done when it returns. The context it gives ends
+// with ctx or when the node closes; cancel releases it.
+func (n *Node) enter(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, nil, ErrClosed
+	}
+	n.calls.Add(1)
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.ctx, cancel)
+	return ctx, func() { stop(); cancel() }, nil
+}
+
+// Query returns the contents of the file name: from Dir if it is there,
+// otherwise from the first known peer that finds it. history lists the
+// nodes the query has passed through; a local caller passes nil.
+//
+// A name that would leave Dir is ErrAccessDenied and is never passed on; a
+// file found nowhere within the history limit is ErrUnhandled.
+func (n *Node) Query(ctx context.Context, name string, history []string) ([]byte, error) {
+	body, err := n.QueryReader(ctx, name, history)
+	if err != nil {
+		return nil, err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("peer: query %q: %w", name, err)
+	}
+	return b, nil
+}
+
+// QueryReader is Query as a stream, for files too large to hold in memory.
+// The caller must close the body. A body relayed from a peer ends early
+// with an error if ctx ends or the node closes.
+func (n *Node) QueryReader(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	ctx, cancel, err := n.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer n.calls.Done()
+	f, err := n.open(name)
+	switch {
+	case err == nil:
+		cancel()
+		return f, nil
+	case !errors.Is(err, ErrUnhandled):
+		cancel()
+		return nil, err
+	}
+	body, err := n.passOn(ctx, name, history)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	// The body streams from a peer under ctx: keep ctx until it is closed.
+	return relay(body, cancel), nil
+}
+
+// passOn is the query's second half, for a name not in Dir: add this node
+// to the history and, within the limit, ask the known peers.
+func (n *Node) passOn(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	history = append(slices.Clip(history), n.url)
+	if len(history) >= n.maxHistory {
+		return nil, unhandled()
+	}
+	return n.broadcast(ctx, name, history)
+}
+
+// open opens name in Dir: ErrUnhandled if nothing of that name is there,
+// ErrAccessDenied for a name that would leave Dir or that names something
+// other than a regular file (a directory, a device, a pipe).
+func (n *Node) open(name string) (*os.File, error) {
+	if !validName(name) {
+		return nil, denied()
+	}
+	// Stat first: opening a named pipe would block.
+	if fi, err := n.root.Stat(name); err != nil {
+		return nil, n.openError(name, err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, denied()
+	}
+	f, err := n.root.Open(name)
+	if err != nil {
+		return nil, n.openError(name, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, denied()
+	}
+	return f, nil
+}
+
+// openError sorts an error from opening name: a missing file is the
+// query's to pass on, anything else (a link out of Dir, no permission, a
+// loop) is denied.
+func (n *Node) openError(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return unhandled()
+	}
+	n.log.Warn("access denied", "name", name, "err", err)
+	return denied()
+}
+
+// Hello adds the node at url to the known peers. A node never adds its own
+// URL. It fails for a URL the transport can never reach, and when the node
+// already knows as many peers as Config.MaxKnown allows.
+func (n *Node) Hello(ctx context.Context, url string) error {
+	if url == "" || len(url) > maxURLLen || strings.ContainsFunc(url, isSpaceOrControl) {
+		return fmt.Errorf("peer: hello: invalid peer URL %q", truncate(url))
+	}
+	if _, err := n.tr.Dial(url); err != nil {
+		return fmt.Errorf("peer: hello: %w", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch _, ok := n.known[url]; {
+	case n.closed:
+		return ErrClosed
+	case ok || url == n.url:
+		return nil
+	case len(n.known) >= n.maxKnown:
+		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
+	}
+	n.known[url] = struct{}{}
+	n.log.Debug("hello", "peer", url)
+	return nil
+}
+
+func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// Known returns the URLs of the known peers, sorted.
+func (n *Node) Known() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	urls := make([]string, 0, len(n.known))
+	for u := range n.known {
+		urls = append(urls, u)
+	}
+	slices.Sort(urls)
+	return urls
+}
+
+// Forget removes url from the known peers, if it is there.
+func (n *Node) Forget(url string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.known, url)
+}
+
+// List returns the names of the regular files in Dir, sorted, with
+// subdirectories' files as slash-separated paths. Files being written by
+// a fetch are not listed.
+func (n *Node) List(ctx context.Context) ([]string, error) {
+	ctx, cancel, err := n.enter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer n.calls.Done()
+	defer cancel()
+	var names []string
+	err = fs.WalkDir(n.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if name == "." {
+			return nil
+		}
+		if !validName(name) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.Type().IsRegular() {
+			names = append(names, name)
+		} else if d.Type()&fs.ModeSymlink != 0 {
+			if fi, err := n.root.Stat(name); err == nil && fi.Mode().IsRegular() {
+				names = append(names, name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("peer: list: %w", err)
+	}
+	return names, nil
+}
+
+// server is the node as its transport serves it to peers.
+type server struct{ n *Node }
+
+func (s server) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	return s.n.QueryReader(ctx, name, history)
+}
+
+func (s server) Hello(ctx context.Context, url string) error { return s.n.Hello(ctx, url) }
+
+func (s server) Fetch(ctx context.Context, name, secret string) error {
+	return s.n.Fetch(ctx, name, secret)
+}
+
+func (s server) List(ctx context.Context) ([]string, error) { return s.n.List(ctx) }

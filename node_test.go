@@ -1,0 +1,591 @@
+package peer_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/transport"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var bg = context.Background()
+
+func TestNewValidatesConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o644))
+	mem := transport.NewMemory()
+	for _, tc := range []struct {
+		name string
+		cfg  peer.Config
+		want string
+	}{
+		{"no URL", peer.Config{Dir: dir, Transport: mem}, "URL is empty"},
+		{"no Dir", peer.Config{URL: "mem://a", Transport: mem}, "Dir is empty"},
+		{"missing Dir", peer.Config{URL: "mem://a", Dir: filepath.Join(dir, "nope"), Transport: mem}, "no such file"},
+		{"Dir is a file", peer.Config{URL: "mem://a", Dir: file, Transport: mem}, "not a directory"},
+		{"negative MaxHistory", peer.Config{URL: "mem://a", Dir: dir, Transport: mem, MaxHistory: -1}, "MaxHistory"},
+		{"negative MaxKnown", peer.Config{URL: "mem://a", Dir: dir, Transport: mem, MaxKnown: -1}, "MaxKnown"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := peer.New(tc.cfg)
+			require.ErrorContains(t, err, tc.want)
+			require.Nil(t, n)
+		})
+	}
+}
+
+func TestQueryLocalFile(t *testing.T) {
+	a := startNode(t, transport.NewMemory(), "mem://a")
+	a.put(t, "test.txt", "hello\n")
+	a.put(t, "sub/deep.txt", "deep")
+
+	got, err := a.Query(bg, "test.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", string(got))
+	got, err = a.Query(bg, "sub/deep.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "deep", string(got))
+
+	// A local file is served whatever the history, as in the book.
+	got, err = a.Query(bg, "test.txt", []string{"1", "2", "3", "4", "5", "6", "7"})
+	require.NoError(t, err)
+	require.Equal(t, "hello\n", string(got))
+}
+
+// In the line n0-n1-…-n6 a query at n0 finds a file on n5, five hops
+// away, and not one on n6.
+func TestHistoryLimitOnLine(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 7)
+	nodes[5].put(t, "on-f.txt", "found five hops away")
+	nodes[6].put(t, "on-g.txt", "too far")
+
+	got, err := nodes[0].Query(bg, "on-f.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "found five hops away", string(got))
+
+	_, err = nodes[0].Query(bg, "on-g.txt", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	var f *peer.Fault
+	require.ErrorAs(t, err, &f)
+	require.Equal(t, peer.Unhandled, f.Code)
+
+	// n1 is one hop nearer, so it reaches n6.
+	got, err = nodes[1].Query(bg, "on-g.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "too far", string(got))
+
+	// Nobody was dropped: every failure was an honest fault 100.
+	for i := 0; i+1 < len(nodes); i++ {
+		require.Equal(t, []string{nodes[i+1].URL()}, nodes[i].Known())
+	}
+}
+
+func TestMaxHistoryHonoured(t *testing.T) {
+	for _, tc := range []struct{ maxHistory, reach int }{
+		{1, 0}, {2, 1}, {3, 2}, {6, 5}, {9, 8},
+	} {
+		t.Run(fmt.Sprint("MaxHistory=", tc.maxHistory), func(t *testing.T) {
+			mem := transport.NewMemory()
+			nodes := line(t, mem, 10, func(c *peer.Config) { c.MaxHistory = tc.maxHistory })
+			for hop := 1; hop < len(nodes); hop++ {
+				nodes[hop].put(t, fmt.Sprint("hop", hop), "x")
+				_, err := nodes[0].Query(bg, fmt.Sprint("hop", hop), nil)
+				if hop <= tc.reach {
+					require.NoError(t, err, "hop %d", hop)
+				} else {
+					require.ErrorIs(t, err, peer.ErrUnhandled, "hop %d", hop)
+				}
+			}
+		})
+	}
+}
+
+// A query passes the history it has so far, with each node added.
+func TestHistoryOnTheWire(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	var got []string
+	listenFake(t, mem, "mem://spy", func(_ context.Context, _ string, h []string) (io.ReadCloser, error) {
+		got = h
+		return nil, peer.ErrUnhandled
+	})
+	require.NoError(t, a.Hello(bg, "mem://spy"))
+	_, err := a.Query(bg, "x", []string{"mem://earlier"})
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.Equal(t, []string{"mem://earlier", "mem://a"}, got)
+}
+
+func TestLoopsEnd(t *testing.T) {
+	for _, shape := range []string{"ring", "mesh"} {
+		t.Run(shape, func(t *testing.T) {
+			mem := transport.NewMemory()
+			tr := newCounting(mem)
+			const k = 6
+			nodes := make([]*testNode, k)
+			for i := range nodes {
+				nodes[i] = startNode(t, tr, fmt.Sprintf("mem://%s%d", shape, i))
+			}
+			for i := range nodes {
+				for j := range nodes {
+					ring := j == (i+1)%k
+					if i != j && (shape == "mesh" || ring) {
+						require.NoError(t, nodes[i].Hello(bg, nodes[j].URL()))
+					}
+				}
+			}
+			_, err := nodes[0].Query(bg, "nowhere.txt", nil)
+			require.ErrorIs(t, err, peer.ErrUnhandled)
+			require.NotZero(t, tr.total())
+			// No node is asked by a node already in the history, so the
+			// query ends; a ring asks each of the others once.
+			if shape == "ring" {
+				for i := 1; i < k; i++ {
+					require.Equal(t, 1, tr.count(nodes[i].URL()), "queries to %s", nodes[i].URL())
+				}
+				require.Zero(t, tr.count(nodes[0].URL()))
+			}
+			nodes[3].put(t, "late.txt", "found")
+			got, err := nodes[0].Query(bg, "late.txt", nil)
+			require.NoError(t, err)
+			require.Equal(t, "found", string(got))
+		})
+	}
+}
+
+func TestFirstSuccessWins(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	b := startNode(t, mem, "mem://b")
+	c := startNode(t, mem, "mem://c")
+	b.put(t, "f", "from b")
+	c.put(t, "f", "from c")
+	require.NoError(t, a.Hello(bg, c.URL()))
+	require.NoError(t, a.Hello(bg, b.URL()))
+	got, err := a.Query(bg, "f", nil)
+	require.NoError(t, err)
+	require.Equal(t, "from b", string(got), "peers are asked in URL order")
+}
+
+func TestPeersKeptAndDropped(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	honest := listenFake(t, mem, "mem://1-honest", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return nil, peer.ErrUnhandled
+	})
+	odd := listenFake(t, mem, "mem://2-odd-fault", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return nil, &peer.Fault{Code: 1, Message: "TypeError"}
+	})
+	denier := listenFake(t, mem, "mem://3-denier", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return nil, peer.ErrAccessDenied
+	})
+	broken := listenFake(t, mem, "mem://4-broken", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return nil, errors.New("garbage on the wire")
+	})
+	stopped, err := peer.New(peer.Config{URL: "mem://5-not-started", Dir: t.TempDir(), Transport: mem})
+	require.NoError(t, err)
+	defer stopped.Close()
+	closed := startNode(t, mem, "mem://6-closed")
+	require.NoError(t, closed.Close())
+
+	for _, u := range []string{"mem://1-honest", "mem://2-odd-fault", "mem://3-denier", "mem://4-broken", "mem://5-not-started", "mem://6-closed"} {
+		require.NoError(t, a.Hello(bg, u))
+	}
+	_, err = a.Query(bg, "missing.txt", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.Equal(t, []string{"mem://1-honest"}, a.Known())
+	for _, f := range []*fakePeer{honest, odd, denier, broken} {
+		require.EqualValues(t, 1, f.calls.Load())
+	}
+
+	// Dropped peers are not asked again.
+	_, err = a.Query(bg, "missing.txt", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.EqualValues(t, 2, honest.calls.Load())
+	require.EqualValues(t, 1, odd.calls.Load())
+}
+
+func TestHello(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a", func(c *peer.Config) { c.MaxKnown = 3 })
+
+	require.NoError(t, a.Hello(bg, "mem://a"))
+	require.Empty(t, a.Known(), "a node never knows itself")
+
+	require.NoError(t, a.Hello(bg, "mem://c"))
+	require.NoError(t, a.Hello(bg, "mem://b"))
+	require.NoError(t, a.Hello(bg, "mem://b"))
+	require.Equal(t, []string{"mem://b", "mem://c"}, a.Known())
+
+	for _, bad := range []string{"", "mem://with space", "mem://nl\n", strings.Repeat("x", 5000)} {
+		require.Error(t, a.Hello(bg, bad), "%q", bad)
+	}
+	require.NoError(t, a.Hello(bg, "mem://d"))
+	require.ErrorContains(t, a.Hello(bg, "mem://e"), "known peers")
+	require.NoError(t, a.Hello(bg, "mem://d"), "a known peer is no new one")
+	require.Equal(t, []string{"mem://b", "mem://c", "mem://d"}, a.Known())
+
+	a.Forget("mem://c")
+	require.Equal(t, []string{"mem://b", "mem://d"}, a.Known())
+}
+
+func TestHelloOverTheTransport(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	p, err := mem.Dial("mem://a")
+	require.NoError(t, err)
+	require.NoError(t, p.Hello(bg, "mem://b"))
+	require.NoError(t, p.Hello(bg, "mem://a"))
+	require.Equal(t, []string{"mem://b"}, a.Known())
+	err = p.Hello(bg, "")
+	var f *peer.Fault
+	require.ErrorAs(t, err, &f, "a bad URL is a fault on the wire")
+	require.Equal(t, transport.CodeError, f.Code)
+}
+
+func TestFetch(t *testing.T) {
+	allBytes := make([]byte, 256)
+	for i := range allBytes {
+		allBytes[i] = byte(i)
+	}
+	for _, tc := range []struct{ name, content string }{
+		{"text.txt", "line one\r\nline two\n\ttabbed ünïcödé ✓\n"},
+		{"all-bytes.bin", string(allBytes)},
+		{"empty", ""},
+		{"big.bin", strings.Repeat("0123456789abcdef", 1<<16)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := transport.NewMemory()
+			nodes := line(t, mem, 3)
+			nodes[2].put(t, tc.name, tc.content)
+			require.NoError(t, nodes[0].Fetch(bg, tc.name, nodes[0].secret))
+			got, err := os.ReadFile(filepath.Join(nodes[0].dir, tc.name))
+			require.NoError(t, err)
+			require.True(t, bytes.Equal([]byte(tc.content), got), "bytes differ")
+			require.Equal(t, []string{tc.name}, nodes[0].files(t))
+			// The fetched file is served like any other.
+			list, err := nodes[0].List(bg)
+			require.NoError(t, err)
+			require.Equal(t, []string{tc.name}, list)
+		})
+	}
+}
+
+func TestFetchOverTheTransport(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 2)
+	nodes[1].put(t, "f.txt", "over the wire")
+	p, err := mem.Dial(nodes[0].URL())
+	require.NoError(t, err)
+	require.NoError(t, p.Fetch(bg, "f.txt", nodes[0].secret))
+	got, err := os.ReadFile(filepath.Join(nodes[0].dir, "f.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "over the wire", string(got))
+
+	err = p.Fetch(bg, "nope.txt", nodes[0].secret)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	err = p.Fetch(bg, "f.txt", "wrong")
+	require.ErrorIs(t, err, peer.ErrAccessDenied)
+}
+
+func TestFetchWrongSecret(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 2)
+	nodes[1].put(t, "f.txt", "secret stuff")
+	for _, s := range []string{"", "wrong", nodes[0].secret + "x", strings.ToUpper(nodes[0].secret)} {
+		err := nodes[0].Fetch(bg, "f.txt", s)
+		require.ErrorIs(t, err, peer.ErrAccessDenied)
+	}
+	require.Empty(t, nodes[0].files(t))
+
+	// A node with no secret refuses every fetch, even with an empty one.
+	open := startNode(t, mem, "mem://no-secret", func(c *peer.Config) { c.Secret = "" })
+	require.NoError(t, open.Hello(bg, nodes[1].URL()))
+	require.ErrorIs(t, open.Fetch(bg, "f.txt", ""), peer.ErrAccessDenied)
+	require.Empty(t, open.files(t))
+}
+
+func TestFetchKeepsExistingFile(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 2)
+	nodes[0].put(t, "f.txt", "mine")
+	nodes[1].put(t, "f.txt", "theirs")
+	before, err := os.Stat(filepath.Join(nodes[0].dir, "f.txt"))
+	require.NoError(t, err)
+	require.NoError(t, nodes[0].Fetch(bg, "f.txt", nodes[0].secret))
+	got, err := os.ReadFile(filepath.Join(nodes[0].dir, "f.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "mine", string(got))
+	after, err := os.Stat(filepath.Join(nodes[0].dir, "f.txt"))
+	require.NoError(t, err)
+	require.True(t, os.SameFile(before, after))
+	require.Equal(t, before.ModTime(), after.ModTime())
+}
+
+func TestFetchNotFound(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 3)
+	err := nodes[0].Fetch(bg, "nowhere.txt", nodes[0].secret)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.Empty(t, nodes[0].files(t))
+}
+
+// Concurrent fetches of one name store it once and clobber nothing.
+func TestConcurrentFetchesOfOneName(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 2)
+	nodes[1].put(t, "f.txt", strings.Repeat("z", 100_000))
+	var wg sync.WaitGroup
+	errs := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() { errs <- nodes[0].Fetch(bg, "f.txt", nodes[0].secret) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"f.txt"}, nodes[0].files(t))
+}
+
+func TestTraversalIsDenied(t *testing.T) {
+	parent := t.TempDir()
+	outside := filepath.Join(parent, "outside.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("do not serve"), 0o644))
+
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a", func(c *peer.Config) {
+		c.Dir = filepath.Join(parent, "shared")
+		require.NoError(t, os.Mkdir(c.Dir, 0o755))
+	})
+	a.put(t, "sub/ok.txt", "ok")
+	require.NoError(t, os.Symlink(outside, filepath.Join(a.dir, "abs-link")))
+	require.NoError(t, os.Symlink("../outside.txt", filepath.Join(a.dir, "rel-link")))
+	require.NoError(t, os.Symlink(parent, filepath.Join(a.dir, "dir-link")))
+	require.NoError(t, os.Symlink("/nonexistent/x", filepath.Join(a.dir, "dangling-out")))
+	spy := listenFake(t, mem, "mem://spy", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader("a peer answered")), nil
+	})
+	require.NoError(t, a.Hello(bg, "mem://spy"))
+	p, err := mem.Dial("mem://a")
+	require.NoError(t, err)
+
+	for _, name := range []string{
+		"../outside.txt", "sub/../../outside.txt", "/etc/passwd", outside,
+		"abs-link", "rel-link", "dir-link/outside.txt", "dangling-out",
+		"a\x00b", "..\\outside.txt", "sub\\ok.txt", "", ".", "..", "./sub/ok.txt",
+		"sub/", "sub//ok.txt", "sub", "nl\n", "bad\xffutf8", ".filepeer-tmp-0123",
+	} {
+		_, err := a.Query(bg, name, nil)
+		require.ErrorIs(t, err, peer.ErrAccessDenied, "Query(%q)", name)
+		_, err = p.Query(bg, name, nil)
+		require.ErrorIs(t, err, peer.ErrAccessDenied, "remote query(%q)", name)
+		err = a.Fetch(bg, name, a.secret)
+		require.ErrorIs(t, err, peer.ErrAccessDenied, "Fetch(%q)", name)
+	}
+	require.Zero(t, spy.calls.Load(), "a refused name is never broadcast")
+	require.Equal(t, []string{"abs-link", "dangling-out", "dir-link", "rel-link", "sub", "sub/ok.txt"}, a.files(t))
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "nothing written beside the shared directory")
+
+	// The guard is no blanket ban: a good name still goes out.
+	got, err := a.Query(bg, "elsewhere.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "a peer answered", string(got))
+}
+
+func TestInterruptedFetchLeavesNoFile(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	listenFake(t, mem, "mem://flaky", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return &failingReader{}, nil
+	})
+	require.NoError(t, a.Hello(bg, "mem://flaky"))
+	err := a.Fetch(bg, "f.bin", a.secret)
+	require.ErrorContains(t, err, "connection reset")
+	require.Empty(t, a.files(t), "no partial file, no temporary file")
+
+	// Cancelled in the middle of the copy.
+	ctx, cancel := context.WithCancel(bg)
+	listenFake(t, mem, "mem://slow", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return io.NopCloser(io.MultiReader(strings.NewReader("first part"), cancelReader{cancel})), nil
+	})
+	a.Forget("mem://flaky")
+	require.NoError(t, a.Hello(bg, "mem://slow"))
+	err = a.Fetch(ctx, "g.bin", a.secret)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Empty(t, a.files(t))
+}
+
+// cancelReader cancels a context when read, then yields endless zeros.
+type cancelReader struct{ cancel func() }
+
+func (r cancelReader) Read(p []byte) (int, error) {
+	r.cancel()
+	clear(p)
+	return len(p), nil
+}
+
+func TestStartSweepsTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	leftover := filepath.Join(dir, ".filepeer-tmp-deadbeef")
+	require.NoError(t, os.WriteFile(leftover, []byte("half a file"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "keep.txt"), []byte("kept"), 0o644))
+	a := startNode(t, transport.NewMemory(), "mem://a", func(c *peer.Config) { c.Dir = dir })
+	require.NoFileExists(t, leftover)
+	require.Equal(t, []string{"keep.txt"}, a.files(t))
+}
+
+func TestListSkipsTemporaryFiles(t *testing.T) {
+	a := startNode(t, transport.NewMemory(), "mem://a")
+	a.put(t, "b.txt", "b")
+	a.put(t, "a/c.txt", "c")
+	require.NoError(t, os.WriteFile(filepath.Join(a.dir, ".filepeer-tmp-1"), nil, 0o600))
+	names, err := a.List(bg)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a/c.txt", "b.txt"}, names)
+}
+
+func TestConcurrentQueriesAndHellos(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 4)
+	nodes[3].put(t, "far.txt", "far")
+	nodes[0].put(t, "near.txt", "near")
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := range 60 {
+		wg.Go(func() {
+			got, err := nodes[0].Query(bg, "far.txt", nil)
+			if err == nil && string(got) != "far" {
+				err = fmt.Errorf("got %q", got)
+			}
+			errs <- err
+		})
+		wg.Go(func() {
+			_, err := nodes[i%4].Query(bg, "near.txt", nil)
+			if i%4 != 0 && !errors.Is(err, peer.ErrUnhandled) {
+				errs <- fmt.Errorf("near.txt from node %d: %v", i%4, err)
+				return
+			}
+			errs <- nil
+		})
+		wg.Go(func() { errs <- nodes[i%4].Hello(bg, fmt.Sprintf("mem://extra%d", i)) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestCancelStopsBroadcast(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	hole := listenFake(t, mem, "mem://1-blackhole", func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	after := listenFake(t, mem, "mem://2-after", func(context.Context, string, []string) (io.ReadCloser, error) {
+		return nil, peer.ErrUnhandled
+	})
+	require.NoError(t, a.Hello(bg, "mem://1-blackhole"))
+	require.NoError(t, a.Hello(bg, "mem://2-after"))
+
+	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
+	defer cancel()
+	_, err := a.Query(ctx, "x", nil)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.EqualValues(t, 1, hole.calls.Load())
+	require.Zero(t, after.calls.Load(), "no peer is asked after the context ended")
+	require.Len(t, a.Known(), 2, "the caller's deadline is not the peer's fault")
+}
+
+func TestCloseEndsInflightWork(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	entered := make(chan struct{})
+	listenFake(t, mem, "mem://blackhole", func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
+		close(entered)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	require.NoError(t, a.Hello(bg, "mem://blackhole"))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.Query(bg, "x", nil)
+		errc <- err
+	}()
+	<-entered
+	require.NoError(t, a.Close())
+	require.ErrorIs(t, <-errc, context.Canceled)
+
+	require.NoError(t, a.Close(), "Close is idempotent")
+	_, err := a.Query(bg, "x", nil)
+	require.ErrorIs(t, err, peer.ErrClosed)
+	require.ErrorIs(t, a.Hello(bg, "mem://b"), peer.ErrClosed)
+	require.ErrorIs(t, a.Fetch(bg, "x", a.secret), peer.ErrClosed)
+	_, err = a.List(bg)
+	require.ErrorIs(t, err, peer.ErrClosed)
+	require.ErrorIs(t, a.Start(), peer.ErrClosed)
+
+	// A closed node is a dead host to its peers.
+	p, err := mem.Dial("mem://a")
+	require.NoError(t, err)
+	_, err = p.Query(bg, "x", nil)
+	require.ErrorIs(t, err, transport.ErrUnreachable)
+}
+
+func TestStartTwiceAndPortInUse(t *testing.T) {
+	mem := transport.NewMemory()
+	a := startNode(t, mem, "mem://a")
+	require.ErrorContains(t, a.Start(), "already started")
+	b, err := peer.New(peer.Config{URL: "mem://a", Dir: t.TempDir(), Transport: mem})
+	require.NoError(t, err)
+	defer b.Close()
+	require.ErrorContains(t, b.Start(), "in use")
+}
+
+func TestRelayedBodyStreams(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 3)
+	nodes[2].put(t, "big", strings.Repeat("x", 1<<20))
+	body, err := nodes[0].QueryReader(bg, "big", nil)
+	require.NoError(t, err)
+	n, err := io.Copy(io.Discard, body)
+	require.NoError(t, err)
+	require.EqualValues(t, 1<<20, n)
+	require.NoError(t, body.Close())
+}
+
+func TestFaults(t *testing.T) {
+	var f *peer.Fault
+	err := fmt.Errorf("wrapped: %w", &peer.Fault{Code: peer.AccessDenied, Message: "other words"})
+	require.ErrorIs(t, err, peer.ErrAccessDenied)
+	require.NotErrorIs(t, err, peer.ErrUnhandled)
+	require.ErrorAs(t, err, &f)
+	require.Equal(t, peer.AccessDenied, f.Code)
+	require.Equal(t, "fault 200: other words", f.Error())
+	require.NotErrorIs(t, errors.New("fault 100"), peer.ErrUnhandled)
+}
+
+func TestNewSecret(t *testing.T) {
+	a, b := peer.NewSecret(), peer.NewSecret()
+	require.NotEqual(t, a, b)
+	require.GreaterOrEqual(t, len(a), 26)
+}
