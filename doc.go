@@ -1,0 +1,41 @@
+// Package peer is a peer of a small file-sharing network, after the "File
+// Sharing with XML-RPC" project of Beginning Python.
+//
+// A [Node] has a URL, a shared directory, a secret and a set of known
+// peers. Other nodes call three remote methods on it:
+//
+//   - query(name, history) returns the file name from the shared directory
+//     or, failing that, asks each known peer in turn, adding the node's URL
+//     to history. Peers already in the history are skipped, so loops end,
+//     and once the history reaches MaxHistory (6, so five hops) the query
+//     goes no further.
+//   - hello(url) adds a peer to the known set.
+//   - fetch(name, secret) is for the node's trusted party: it runs the query
+//     and stores the file in the shared directory.
+//
+// A query that finds nothing is fault 100 ([ErrUnhandled]); a wrong secret,
+// or a name that would leave the shared directory, is fault 200
+// ([ErrAccessDenied]). Both match with errors.Is whether they were raised
+// here or came back from a peer.
+//
+// Nodes talk over a [transport.Transport]: XML-RPC over HTTP by default,
+// which the book's Python nodes speak too, or [transport.NewMemory] to run
+// a whole network in one test. Package peertest builds such networks.
+//
+// A minimal node:
+//
+//	n, err := peer.New(peer.Config{
+//		URL:    "http://127.0.0.1:4242",
+//		Dir:    "files",
+//		Secret: peer.NewSecret(),
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer n.Close()
+//	if err := n.Start(); err != nil {
+//		log.Fatal(err)
+//	}
+//	n.Hello(ctx, "http://127.0.0.1:4243")
+//	data, err := n.Query(ctx, "test.txt", nil)
+package peer
