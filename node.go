@@ -118,14 +118,14 @@ func New(cfg Config) (*Node, error) {
 		known:      make(map[string]struct{}),
 	}
 	if n.tr == nil {
-		n.tr, n.ownsTr = defaultTransport(), true
+		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	n.log = n.log.With("node", n.url)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.http = xmlrpcHandler(server{n})
+	n.http = transport.NewXMLRPCHandler(server{n})
 	return n, nil
 }
 

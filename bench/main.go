@@ -1,0 +1,528 @@
+// Command bench measures a filepeer node side by side with the book's
+// Python node and with the ceiling of this machine: a plain Go HTTP server
+// that answers each request with a reply built in advance. All three run as
+// child processes on loopback and are driven by the same client.
+//
+//	go run ./bench            # the full table, about a minute
+//	go run ./bench -quick     # fewer rounds, a few seconds
+//
+// It needs python3 on the PATH for the Python column.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/filepeer/peer"
+)
+
+func main() {
+	serve := flag.String("serve", "", "internal: run as a child server of this `kind` (go, ceiling)")
+	quick := flag.Bool("quick", false, "fewer rounds: a smoke run, not a measurement")
+	flag.Usage = func() {
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: go run ./bench [-quick]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	var err error
+	switch *serve {
+	case "":
+		err = run(*quick)
+	case "go":
+		err = serveGo(flag.Args())
+	case "ceiling":
+		err = serveCeiling(flag.Args())
+	default:
+		err = fmt.Errorf("unknown -serve %q", *serve)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// rounds sets how much work each measurement does.
+type rounds struct{ small, chain, big, clients, perClient int }
+
+func run(quick bool) error {
+	r := rounds{small: 2000, chain: 300, big: 6, clients: 16, perClient: 400}
+	if quick {
+		r = rounds{small: 200, chain: 30, big: 1, clients: 16, perClient: 40}
+	}
+	work, err := os.MkdirTemp("", "filepeer-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	files, err := makeFiles(filepath.Join(work, "files"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	procs := &children{}
+	defer procs.stop()
+
+	// Six nodes of each kind in a line: the first serves the small and big
+	// calls, and the chain's query crosses to the sixth.
+	goURLs, err := procs.goNodes(ctx, work, 6)
+	if err != nil {
+		return err
+	}
+	var pyURLs []string
+	python, pyErr := exec.LookPath("python3")
+	if pyErr == nil {
+		if pyURLs, err = procs.pythonNodes(ctx, python, work, 6); err != nil {
+			return err
+		}
+	}
+	c := newClient()
+	for _, urls := range [][]string{goURLs, pyURLs} {
+		for i := 0; i+1 < len(urls); i++ {
+			if _, err := c.call(urls[i], request("hello", urls[i+1])); err != nil {
+				return fmt.Errorf("hello: %w", err)
+			}
+		}
+	}
+	chainFile := filepath.Join(work, "node5", "chain.txt")
+	if err := os.WriteFile(chainFile, []byte("found five hops away\n"), 0o644); err != nil {
+		return err
+	}
+	for i := range 6 {
+		os.WriteFile(filepath.Join(work, fmt.Sprintf("py%d", i), "chain.txt"), []byte("found five hops away\n"), 0o644)
+	}
+
+	// The ceiling answers with the very bytes the Go node sends.
+	reqs := map[string][]byte{
+		"small":  request("query", "small.txt"),
+		"text":   request("query", "text16.txt"),
+		"binary": request("query", "binary16.bin"),
+	}
+	pairs := filepath.Join(work, "ceiling")
+	os.Mkdir(pairs, 0o755)
+	for k, req := range reqs {
+		reply, err := c.call(goURLs[0], req)
+		if err != nil {
+			return fmt.Errorf("%s from the Go node: %w", k, err)
+		}
+		os.WriteFile(filepath.Join(pairs, k+".req"), req, 0o644)
+		os.WriteFile(filepath.Join(pairs, k+".reply"), reply, 0o644)
+	}
+	ceilURL, err := procs.ceiling(ctx, pairs)
+	if err != nil {
+		return err
+	}
+
+	type column struct {
+		name string
+		url  string
+		res  map[string]float64
+	}
+	cols := []*column{{name: "ceiling", url: ceilURL}, {name: "filepeer", url: goURLs[0]}}
+	if pyURLs != nil {
+		cols = append(cols, &column{name: "python", url: pyURLs[0]})
+	}
+	for _, col := range cols {
+		col.res = map[string]float64{}
+		col.res["small µs"] = c.latency(col.url, reqs["small"], r.small)
+		col.res["text MB/s"] = c.throughput(col.url, reqs["text"], files["text16.txt"], r.big)
+		col.res["binary MB/s"] = c.throughput(col.url, reqs["binary"], files["binary16.bin"], r.big)
+		col.res["16 clients calls/s"], col.res["errors"] = c.concurrent(col.url, reqs["small"], r.clients, r.perClient)
+	}
+	cols[0].res["chain µs"] = 6 * cols[0].res["small µs"]
+	cols[1].res["chain µs"] = c.latency(goURLs[0], request("query", "chain.txt"), r.chain)
+	if pyURLs != nil {
+		cols[2].res["chain µs"] = c.latency(pyURLs[0], request("query", "chain.txt"), r.chain)
+	}
+
+	fmt.Printf("filepeer side by side: %s/%s, %d cores, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
+	fmt.Printf("rounds: %+v\n", r)
+	if pyErr != nil {
+		fmt.Println("python3 not found: no Python column")
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := "measure\t"
+	for _, col := range cols {
+		head += col.name + "\t"
+	}
+	head += "filepeer/ceiling\t"
+	if pyURLs != nil {
+		head += "filepeer/python\t"
+	}
+	fmt.Fprintln(w, head)
+	for _, m := range []string{"small µs", "chain µs", "text MB/s", "binary MB/s", "16 clients calls/s", "errors"} {
+		line := m + "\t"
+		for _, col := range cols {
+			line += format(col.res[m]) + "\t"
+		}
+		line += ratio(cols[1].res[m], cols[0].res[m]) + "\t"
+		if pyURLs != nil {
+			line += ratio(cols[1].res[m], cols[2].res[m]) + "\t"
+		}
+		fmt.Fprintln(w, line)
+	}
+	w.Flush()
+	fmt.Println("small µs: one query of a 100-byte file; chain µs: a file five hops away (ceiling: six small calls);")
+	fmt.Println("MB/s: 16 MiB replies; a failed transfer shows 0 (the Python node cannot serve binary files).")
+	return nil
+}
+
+func format(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.0f", v)
+	}
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(name), ":"))
+		}
+	}
+	return "unknown CPU"
+}
+
+// makeFiles writes the files every server shares: a small text file, a
+// 16 MiB text file and 16 MiB of random bytes.
+func makeFiles(dir string) (map[string]int64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	line := []byte("the quick brown fox jumps over the lazy dog & friends <again>\n")
+	text := bytes.Repeat(line, 16<<20/len(line)+1)[:16<<20]
+	bin := make([]byte, 16<<20)
+	for i := 0; i < len(bin); i += 8 {
+		v := rng.Uint64()
+		for j := range 8 {
+			bin[i+j] = byte(v >> (8 * j))
+		}
+	}
+	files := map[string][]byte{
+		"small.txt":    []byte(strings.Repeat("small file\n", 10)[:100]),
+		"text16.txt":   text,
+		"binary16.bin": bin,
+	}
+	sizes := map[string]int64{}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return nil, err
+		}
+		sizes[name] = int64(len(b))
+	}
+	return sizes, nil
+}
+
+// request builds an XML-RPC call with string parameters.
+func request(method string, params ...string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "<?xml version=\"1.0\"?>\n<methodCall><methodName>%s</methodName><params>", method)
+	for _, p := range params {
+		fmt.Fprintf(&b, "<param><value><string>%s</string></value></param>", p)
+	}
+	b.WriteString("</params></methodCall>")
+	return b.Bytes()
+}
+
+// client drives every server the same way: a POST of a prebuilt request,
+// the whole reply read, no compression.
+type client struct{ hc *http.Client }
+
+func newClient() *client {
+	return &client{hc: &http.Client{Transport: &http.Transport{
+		DisableCompression:  true,
+		MaxIdleConnsPerHost: 64,
+	}, Timeout: 2 * time.Minute}}
+}
+
+func (c *client) call(url string, req []byte) ([]byte, error) {
+	resp, err := c.hc.Post(url, "text/xml", bytes.NewReader(req))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK || bytes.Contains(body[:min(len(body), 200)], []byte("<fault>")) {
+		return nil, fmt.Errorf("status %d: %.200s", resp.StatusCode, body)
+	}
+	return body, nil
+}
+
+// latency is the mean time of n sequential calls, in µs.
+func (c *client) latency(url string, req []byte, n int) float64 {
+	for range 20 {
+		c.call(url, req)
+	}
+	start := time.Now()
+	for range n {
+		if _, err := c.call(url, req); err != nil {
+			return 0
+		}
+	}
+	return float64(time.Since(start).Microseconds()) / float64(n)
+}
+
+// throughput is the file's size over the mean time to receive it, in MB/s.
+func (c *client) throughput(url string, req []byte, size int64, n int) float64 {
+	if _, err := c.call(url, req); err != nil {
+		return 0
+	}
+	start := time.Now()
+	for range n {
+		if _, err := c.call(url, req); err != nil {
+			return 0
+		}
+	}
+	return float64(size) * float64(n) / time.Since(start).Seconds() / 1e6
+}
+
+// concurrent runs clients goroutines of perClient calls each and returns
+// the calls per second and the count of failed calls.
+func (c *client) concurrent(url string, req []byte, clients, perClient int) (float64, float64) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for range perClient {
+				if _, err := c.call(url, req); err != nil {
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(clients*perClient) / time.Since(start).Seconds(), float64(failed)
+}
+
+// children are the servers this process started.
+type children struct{ cmds []*exec.Cmd }
+
+func (p *children) start(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stderr = os.Stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.cmds = append(p.cmds, cmd)
+	return nil
+}
+
+func (p *children) stop() {
+	for _, cmd := range p.cmds {
+		cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, cmd := range p.cmds {
+		cmd.Wait()
+	}
+}
+
+func (p *children) goNodes(ctx context.Context, work string, k int) ([]string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	urls, args := make([]string, k), []string{"-serve", "go"}
+	for i := range urls {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(work, fmt.Sprintf("node%d", i))
+		if i == 0 {
+			dir = filepath.Join(work, "files")
+		} else if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, err
+		}
+		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", port)
+		args = append(args, urls[i], dir)
+	}
+	if err := p.start(ctx, self, args...); err != nil {
+		return nil, err
+	}
+	return urls, waitAll(ctx, urls)
+}
+
+func (p *children) pythonNodes(ctx context.Context, python, work string, k int) ([]string, error) {
+	script, err := filepath.Abs("testdata/pynode.py")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(script); err != nil {
+		return nil, fmt.Errorf("the Python node: %w (run from the module root)", err)
+	}
+	urls := make([]string, k)
+	for i := range urls {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		dir := filepath.Join(work, fmt.Sprintf("py%d", i))
+		if i == 0 {
+			dir = filepath.Join(work, "files")
+		} else if err := os.Mkdir(dir, 0o755); err != nil {
+			return nil, err
+		}
+		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", port)
+		if err := p.start(ctx, python, script, urls[i], dir, "bench-secret"); err != nil {
+			return nil, err
+		}
+	}
+	return urls, waitAll(ctx, urls)
+}
+
+func (p *children) ceiling(ctx context.Context, pairs string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := p.start(ctx, self, "-serve", "ceiling", url, pairs); err != nil {
+		return "", err
+	}
+	return url, waitAll(ctx, []string{url})
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitAll waits, for at most ten seconds, until every URL accepts a
+// connection.
+func waitAll(ctx context.Context, urls []string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, u := range urls {
+		host := strings.TrimPrefix(u, "http://")
+		for {
+			conn, err := net.DialTimeout("tcp", host, time.Second)
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("%s did not come up: %w", u, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// serveGo runs Go nodes, one per URL DIR pair, until SIGTERM.
+func serveGo(args []string) error {
+	if len(args) == 0 || len(args)%2 != 0 {
+		return errors.New("-serve go takes URL DIR pairs")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	for i := 0; i < len(args); i += 2 {
+		n, err := peer.New(peer.Config{URL: args[i], Dir: args[i+1], Secret: "bench-secret"})
+		if err != nil {
+			return err
+		}
+		defer n.Close()
+		if err := n.Start(); err != nil {
+			return err
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// serveCeiling answers each known request with its prebuilt reply.
+func serveCeiling(args []string) error {
+	if len(args) != 2 {
+		return errors.New("-serve ceiling takes URL DIR")
+	}
+	replies := map[string][]byte{}
+	reqFiles, _ := filepath.Glob(filepath.Join(args[1], "*.req"))
+	for _, f := range reqFiles {
+		req, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		reply, err := os.ReadFile(strings.TrimSuffix(f, ".req") + ".reply")
+		if err != nil {
+			return err
+		}
+		replies[digest(req)] = reply
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv := &http.Server{
+		Addr: strings.TrimPrefix(args[0], "http://"),
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			req, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			reply, ok := replies[digest(req)]
+			if !ok {
+				http.Error(w, "unknown request", http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "text/xml")
+			w.Write(reply)
+		}),
+	}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func digest(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
