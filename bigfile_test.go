@@ -165,4 +165,3 @@ func waitForPort(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
-

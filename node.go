@@ -58,6 +58,11 @@ type Config struct {
 	// DefaultMaxKnown.
 	MaxKnown int
 
+	// CacheFiles is how many small files (up to 64 KiB) the node keeps in
+	// memory, checked against the disk on every query. If zero, it is
+	// DefaultCacheFiles; if negative, nothing is cached.
+	CacheFiles int
+
 	// Logger receives the node's log records. If nil, the node logs
 	// nothing. The secret is never logged.
 	Logger *slog.Logger
@@ -76,6 +81,7 @@ type Node struct {
 	root       *os.Root
 	log        *slog.Logger
 	http       http.Handler
+	cache      *fileCache // nil: no cache
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -116,6 +122,7 @@ func New(cfg Config) (*Node, error) {
 		root:       root,
 		log:        cfg.Logger,
 		known:      make(map[string]struct{}),
+		cache:      newFileCache(cfg.CacheFiles),
 	}
 	if n.tr == nil {
 		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
@@ -270,25 +277,30 @@ func (n *Node) passOn(ctx context.Context, name string, history []string) (io.Re
 // open opens name in Dir: ErrUnhandled if nothing of that name is there,
 // ErrAccessDenied for a name that would leave Dir or that names something
 // other than a regular file (a directory, a device, a pipe).
-func (n *Node) open(name string) (*os.File, error) {
+func (n *Node) open(name string) (io.ReadCloser, error) {
 	if !validName(name) {
 		return nil, denied()
 	}
 	// Stat first: opening a named pipe would block.
-	if fi, err := n.root.Stat(name); err != nil {
+	fi, err := n.root.Stat(name)
+	if err != nil {
 		return nil, n.openError(name, err)
-	} else if !fi.Mode().IsRegular() {
+	}
+	if !fi.Mode().IsRegular() {
 		return nil, denied()
+	}
+	if body, ok := n.cache.get(name, fi); ok {
+		return body, nil
 	}
 	f, err := n.root.Open(name)
 	if err != nil {
 		return nil, n.openError(name, err)
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, denied()
 	}
-	return f, nil
+	return n.cache.fill(name, f, fi), nil
 }
 
 // openError sorts an error from opening name: a missing file is the
