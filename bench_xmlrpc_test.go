@@ -1,0 +1,175 @@
+package peer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer/transport"
+)
+
+// The XML-RPC benchmarks run each operation twice over loopback: against
+// filepeer nodes (impl=filepeer) and against a ceiling (impl=ceiling), plain
+// Go http.Servers that answer with a prebuilt reply of the same bytes (and,
+// for the chain, relay it through as many hops). Compare them with
+//
+//	go test -run NONE -bench XMLRPC -benchmem -count 6 > new.txt
+//	benchstat -col /impl new.txt
+
+const benchBigSize = 16 << 20
+
+// benchText is size bytes of text like a shared document or source file:
+// lines of prose and code, with the characters that need escaping now and
+// then and a little beyond ASCII. (The transport package's BenchmarkCodec
+// measures a denser worst case.)
+func benchText(size int) []byte {
+	lines := []string{
+		"The book's nodes share files over XML-RPC; each knows a few peers.\n",
+		"\tif len(history) >= maxHistory && !found { return fault(100) } // <- limit\n",
+		"A query travels at most five hops: Zürich → Genève → Köln, then stops.\n",
+		"Text goes out as <string>, everything else as <base64>, so Python can write it.\n",
+	}
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(lines[i*7%len(lines)])
+	}
+	t := b.Bytes()[:size]
+	for !utf8.Valid(t) {
+		t = t[:len(t)-1]
+	}
+	return t
+}
+
+func benchBinary(size int) []byte {
+	r := rand.New(rand.NewPCG(5, 6))
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// wireReply is the reply filepeer sends for b.
+func wireReply(b []byte, text bool) []byte {
+	const head = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value>"
+	const tail = "</value>\n</param>\n</params>\n</methodResponse>\n"
+	if !text {
+		return []byte(head + "<base64>" + base64.StdEncoding.EncodeToString(b) + "</base64>" + tail)
+	}
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;").Replace(string(b))
+	return []byte(head + "<string>" + esc + "</string>" + tail)
+}
+
+// ceilingServer answers every request with reply, or, given next, with
+// what next answers.
+func ceilingServer(b *testing.B, reply []byte, next string) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	client := &http.Client{Transport: &http.Transport{}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/xml")
+		if next == "" {
+			w.Write(reply)
+			return
+		}
+		resp, err := client.Post(next, "text/xml", bytes.NewReader(req))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		io.Copy(w, resp.Body)
+	})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	b.Cleanup(func() {
+		srv.Close()
+		<-done
+		client.CloseIdleConnections()
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func BenchmarkXMLRPC(b *testing.B) {
+	small := []byte("a small file of text, as the book's examples share\n")
+	text, bin := benchText(benchBigSize), benchBinary(benchBigSize)
+	ops := []struct {
+		name string
+		file []byte
+		text bool
+		hops int
+	}{
+		{"local", small, true, 0},
+		{"chain5", small, true, 5},
+		{"text16M", text, true, 0},
+		{"binary16M", bin, false, 0},
+	}
+	for _, op := range ops {
+		b.Run("op="+op.name+"/impl=filepeer", func(b *testing.B) {
+			tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+			b.Cleanup(func() { tr.Close() })
+			nodes := make([]*testNode, op.hops+1)
+			for i := range nodes {
+				nodes[i] = startNode(b, tr, "http://"+freeAddr(b))
+			}
+			for i := 0; i+1 < len(nodes); i++ {
+				require.NoError(b, nodes[i].Hello(context.Background(), nodes[i+1].URL()))
+			}
+			putBytes(b, nodes[len(nodes)-1], "f", op.file)
+			client := transport.NewXMLRPC(transport.XMLRPCConfig{})
+			b.Cleanup(func() { client.Close() })
+			p, err := client.Dial(nodes[0].URL())
+			require.NoError(b, err)
+			b.SetBytes(int64(len(op.file)))
+			b.ResetTimer()
+			for b.Loop() {
+				body, err := p.Query(context.Background(), "f", nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, body)
+				body.Close()
+				if err != nil || n != int64(len(op.file)) {
+					b.Fatal(n, err)
+				}
+			}
+		})
+		b.Run("op="+op.name+"/impl=ceiling", func(b *testing.B) {
+			reply := wireReply(op.file, op.text)
+			url := ceilingServer(b, reply, "")
+			for range op.hops {
+				url = ceilingServer(b, nil, url)
+			}
+			req := []byte("<?xml version='1.0'?>\n<methodCall>\n<methodName>query</methodName>\n<params>\n<param>\n<value><string>f</string></value>\n</param>\n<param>\n<value><array><data>\n</data></array></value>\n</param>\n</params>\n</methodCall>\n")
+			client := &http.Client{Transport: &http.Transport{}}
+			b.Cleanup(client.CloseIdleConnections)
+			b.SetBytes(int64(len(op.file)))
+			b.ResetTimer()
+			for b.Loop() {
+				resp, err := client.Post(url, "text/xml", bytes.NewReader(req))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || n != int64(len(reply)) {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,256 @@
+package peer_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/transport"
+)
+
+// python3 returns the Python interpreter, skipping the test without one,
+// except in CI, where .ci/run installs it and its absence is a failure.
+func python3(t *testing.T) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 not found; CI must have it for the interop tests")
+		}
+		t.Skip("python3 not found")
+	}
+	return py
+}
+
+const pynode = "testdata/pynode.py"
+
+// pyNode is a node of testdata/pynode.py.
+type pyNode struct {
+	url, dir, secret string
+}
+
+// startPyNode runs a Python node on a free loopback port and waits until it
+// answers; it is killed when the test ends.
+func startPyNode(t *testing.T, py string) *pyNode {
+	t.Helper()
+	n := &pyNode{url: "http://" + freeAddr(t), dir: t.TempDir(), secret: "py secret"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, py, pynode, n.url, n.dir, n.secret)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cancel()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("python node %s said:\n%s", n.url, out.String())
+		}
+	})
+	addr := n.url[len("http://"):]
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("python node at %s did not start: %v\n%s", n.url, err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// pyResult is what Python's ServerProxy made of a reply.
+type pyResult struct {
+	Type    string `json:"type"`
+	Hex     string `json:"hex"`
+	Value   any    `json:"value"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (r pyResult) bytes(t *testing.T) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(r.Hex)
+	require.NoError(t, err)
+	return b
+}
+
+// pyCall calls method at url with Python's ServerProxy.
+func pyCall(t *testing.T, py, url, method string, args ...any) pyResult {
+	t.Helper()
+	if args == nil {
+		args = []any{}
+	}
+	js, err := json.Marshal(args)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, pynode, "call", url, method, string(js)).CombinedOutput()
+	require.NoError(t, err, string(out))
+	var r pyResult
+	require.NoError(t, json.Unmarshal(out, &r), string(out))
+	return r
+}
+
+// interopTransport is an XML-RPC transport closed when the test ends,
+// after the nodes on it.
+func interopTransport(t *testing.T) transport.Transport {
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+func goNode(t *testing.T, tr transport.Transport) *testNode {
+	return startNode(t, tr, "http://"+freeAddr(t))
+}
+
+var (
+	interopText   = []byte("Grüße, <world> & all 😀\r\nsecond line\ttab\r\n")
+	interopBinary = []byte{0, 1, 2, 0xff, 0xfe, '\r', '\n', 0x80}
+)
+
+func TestInteropPythonClientAgainstGoNode(t *testing.T) {
+	py := python3(t)
+	g := goNode(t, interopTransport(t))
+	putBytes(t, g, "text.txt", interopText)
+	putBytes(t, g, "binary.bin", interopBinary)
+	putBytes(t, g, "empty.txt", nil)
+
+	r := pyCall(t, py, g.URL(), "query", "text.txt")
+	require.Equal(t, "str", r.Type)
+	require.Equal(t, interopText, r.bytes(t))
+	r = pyCall(t, py, g.URL(), "query", "text.txt", []string{"http://127.0.0.1:1"})
+	require.Equal(t, "str", r.Type)
+	require.Equal(t, interopText, r.bytes(t))
+	r = pyCall(t, py, g.URL(), "query", "binary.bin")
+	require.Equal(t, "Binary", r.Type)
+	require.Equal(t, interopBinary, r.bytes(t))
+	r = pyCall(t, py, g.URL(), "query", "empty.txt")
+	require.Equal(t, "str", r.Type)
+	require.Empty(t, r.Hex)
+
+	r = pyCall(t, py, g.URL(), "query", "missing.txt")
+	require.Equal(t, pyResult{Type: "fault", Code: peer.Unhandled, Message: "Couldn't handle the query"}, r)
+	r = pyCall(t, py, g.URL(), "query", "../escape.txt")
+	require.Equal(t, pyResult{Type: "fault", Code: peer.AccessDenied, Message: "Access denied"}, r)
+
+	r = pyCall(t, py, g.URL(), "hello", "http://127.0.0.1:9")
+	require.Equal(t, "int", r.Type)
+	require.EqualValues(t, 0, r.Value)
+	require.Equal(t, []string{"http://127.0.0.1:9"}, g.Known())
+
+	r = pyCall(t, py, g.URL(), "fetch", "text.txt", "wrong secret")
+	require.Equal(t, "fault", r.Type)
+	require.Equal(t, peer.AccessDenied, r.Code)
+
+	r = pyCall(t, py, g.URL(), "no_such_method", "x")
+	require.Equal(t, "fault", r.Type)
+	require.Equal(t, transport.CodeError, r.Code)
+	r = pyCall(t, py, g.URL(), "query")
+	require.Equal(t, "fault", r.Type)
+}
+
+// pyHello introduces other to the Python node n.
+func pyHello(t *testing.T, py string, n *pyNode, other string) {
+	t.Helper()
+	r := pyCall(t, py, n.url, "hello", other)
+	require.Equal(t, "int", r.Type)
+}
+
+func TestInteropMixedChains(t *testing.T) {
+	py := python3(t)
+	tr := interopTransport(t)
+	ctx := context.Background()
+
+	t.Run("python head", func(t *testing.T) {
+		// Python → Go → Python → Go, the file at the far Go end.
+		p1, g1, p2, g2 := startPyNode(t, py), goNode(t, tr), startPyNode(t, py), goNode(t, tr)
+		pyHello(t, py, p1, g1.URL())
+		require.NoError(t, g1.Hello(ctx, p2.url))
+		pyHello(t, py, p2, g2.URL())
+		text := []byte("Grüße, <world> & all 😀\nsecond line\ttab\n")
+		putBytes(t, g2, "far.txt", text)
+		putBytes(t, g2, "crlf.txt", interopText)
+		putBytes(t, g2, "far.bin", interopBinary)
+
+		r := pyCall(t, py, p1.url, "query", "far.txt")
+		require.Equal(t, "str", r.Type)
+		require.Equal(t, text, r.bytes(t))
+		// A Python relay passes text with CRs on as Binary, since its
+		// marshaller would send raw CRs that XML reads as LFs.
+		r = pyCall(t, py, p1.url, "query", "crlf.txt")
+		require.Equal(t, "Binary", r.Type)
+		require.Equal(t, interopText, r.bytes(t))
+		r = pyCall(t, py, p1.url, "query", "far.bin")
+		require.Equal(t, "Binary", r.Type)
+		require.Equal(t, interopBinary, r.bytes(t))
+		r = pyCall(t, py, p1.url, "query", "nowhere.txt")
+		require.Equal(t, peer.Unhandled, r.Code)
+	})
+
+	t.Run("go head", func(t *testing.T) {
+		// Go → Python → Go → Python, the file at the far Python end.
+		g1, p1, g2, p2 := goNode(t, tr), startPyNode(t, py), goNode(t, tr), startPyNode(t, py)
+		require.NoError(t, g1.Hello(ctx, p1.url))
+		pyHello(t, py, p1, g2.URL())
+		require.NoError(t, g2.Hello(ctx, p2.url))
+		text := []byte("plain text from Python\nüber alles\n")
+		require.NoError(t, os.WriteFile(filepath.Join(p2.dir, "far.txt"), text, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(p2.dir, "far.bin"), interopBinary, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(p2.dir, "crlf.txt"), interopText, 0o644))
+		// Over 1400 bytes, Python's server gzips its reply.
+		big := bytes.Repeat([]byte("a large <text> & more über\n"), 10000)
+		require.NoError(t, os.WriteFile(filepath.Join(p2.dir, "big.txt"), big, 0o644))
+		bigBin := bytes.Repeat(interopBinary, 10000)
+		require.NoError(t, os.WriteFile(filepath.Join(p2.dir, "big.bin"), bigBin, 0o644))
+
+		for name, want := range map[string][]byte{"far.txt": text, "far.bin": interopBinary, "crlf.txt": interopText, "big.txt": big, "big.bin": bigBin} {
+			got, err := g1.Query(ctx, name, nil)
+			require.NoError(t, err, name)
+			require.Equal(t, want, got, name)
+		}
+		_, err := g1.Query(ctx, "nowhere.txt", nil)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+
+		// A Go node's fetch through Python relays, byte for byte.
+		for name, want := range map[string][]byte{"far.txt": text, "far.bin": interopBinary, "crlf.txt": interopText} {
+			require.NoError(t, g1.Fetch(ctx, name, g1.secret), name)
+			got, err := os.ReadFile(filepath.Join(g1.dir, name))
+			require.NoError(t, err)
+			require.Equal(t, want, got, name)
+		}
+	})
+}
+
+func TestInteropPythonFetchesFromGo(t *testing.T) {
+	py := python3(t)
+	tr := interopTransport(t)
+	p, g := startPyNode(t, py), goNode(t, tr)
+	pyHello(t, py, p, g.URL())
+	putBytes(t, g, "text.txt", interopText)
+	putBytes(t, g, "binary.bin", interopBinary)
+
+	r := pyCall(t, py, p.url, "fetch", "text.txt", "wrong")
+	require.Equal(t, peer.AccessDenied, r.Code)
+	for name, want := range map[string][]byte{"text.txt": interopText, "binary.bin": interopBinary} {
+		r = pyCall(t, py, p.url, "fetch", name, p.secret)
+		require.Equal(t, "int", r.Type, "%+v", r)
+		got, err := os.ReadFile(filepath.Join(p.dir, name))
+		require.NoError(t, err)
+		require.Equal(t, want, got, name)
+	}
+	r = pyCall(t, py, p.url, "fetch", "nowhere.txt", p.secret)
+	require.Equal(t, peer.Unhandled, r.Code)
+}

@@ -1,0 +1,65 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"unicode/utf8"
+)
+
+// codecText is text with the characters that need escaping and some
+// beyond ASCII.
+func codecText(size int) []byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	words := []string{"file", "peer", "sharing", "über", "<xml>", "a&b", "🙂", "node", "query", "history"}
+	var b bytes.Buffer
+	for b.Len() < size {
+		b.WriteString(words[r.IntN(len(words))])
+		b.WriteByte(" \n"[min(r.IntN(10), 1)^1])
+	}
+	t := b.Bytes()[:size]
+	for !utf8.Valid(t) {
+		t = t[:len(t)-1]
+	}
+	return t
+}
+
+func BenchmarkCodec(b *testing.B) {
+	text := codecText(4 << 20)
+	esc, _, err := appendEscaped(nil, text, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("scan", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			scanText(text, true)
+		}
+	})
+	b.Run("escape", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		out := make([]byte, 0, 2*len(text))
+		for b.Loop() {
+			appendEscaped(out[:0], text, true)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		doc := []byte(replyHead + "<string>" + string(esc) + "</string>" + replyTail)
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader(doc), ioChunk), 1<<20)
+			if _, err := d.replyStart(); err != nil {
+				b.Fatal(err)
+			}
+			r, _, err := d.valueStream()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, err := io.Copy(io.Discard, r); err != nil || n != int64(len(text)) {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}

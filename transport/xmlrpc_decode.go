@@ -1,0 +1,879 @@
+package transport
+
+// The XML-RPC codec is written by hand rather than built on
+// github.com/kolo/xmlrpc (used by the tests as a cross-check) or
+// encoding/xml, because the hot path must stream: a file's contents arrive
+// as one XML text node that may be a gigabyte long. kolo/xmlrpc reads the
+// whole body into memory, decodes through reflection (50-100 MB/s on 16 MiB
+// values), has no server side, no context, turns faults into strings and
+// shuts its client down after one bad reply; encoding/xml returns a text
+// node as one token, so it buffers it whole too. The protocol uses a small,
+// fixed subset of XML, and the decoder below reads just that subset, as a
+// conforming XML parser such as Python's expat would: entities and
+// character references decoded, raw CR and CRLF read as LF, UTF-8 and the
+// XML 1.0 character set enforced, comments and processing instructions
+// skipped, DOCTYPE and CDATA refused.
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+const (
+	// maxValueDepth caps how deeply arrays and structs nest in a value,
+	// so that a hostile document cannot recurse without bound.
+	maxValueDepth = 16
+	// maxTagLen caps an element name and its attributes.
+	maxTagLen = 256
+	// maxSkipLen caps a comment or a processing instruction.
+	maxSkipLen = 64 << 10
+	// maxEntityLen caps a character reference such as "&#x10FFFF;".
+	maxEntityLen = 16
+	// maxLeadingSpace caps the whitespace held back at the start of a
+	// value while deciding whether it is an untyped string or a typed one.
+	maxLeadingSpace = 1 << 20
+)
+
+// errAtTag is returned by readChars when the text ends at a tag.
+var errAtTag = errors.New("transport: text ends at a tag")
+
+// SyntaxError reports a document that is not the XML-RPC the protocol
+// speaks: malformed XML, an unexpected element, a value of the wrong kind.
+type SyntaxError struct {
+	Msg string
+}
+
+func (e *SyntaxError) Error() string { return "transport: malformed XML-RPC: " + e.Msg }
+
+func syntaxErrorf(format string, args ...any) error {
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// charPlain marks the bytes a text run may copy as they are: printable
+// ASCII other than '&' and '<', tab and LF. Read only.
+var charPlain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = true
+	}
+	t['&'], t['<'] = false, false
+	t['\t'], t['\n'] = true, true
+	return t
+}()
+
+// isXMLChar reports whether r may appear in an XML 1.0 document.
+func isXMLChar(r rune) bool {
+	switch {
+	case r >= 0x20 && r <= 0xD7FF:
+		return true
+	case r == '\t' || r == '\n' || r == '\r':
+		return true
+	case r >= 0xE000 && r <= 0xFFFD:
+		return true
+	case r >= 0x10000 && r <= utf8.MaxRune:
+		return true
+	}
+	return false
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// xmlDecoder reads the XML subset of XML-RPC from a buffered stream.
+type xmlDecoder struct {
+	r *bufio.Reader
+	// budget is what small values (names, fault strings, lists) may still
+	// take in memory; streamed file contents do not count.
+	budget int64
+	// pend holds the decoded bytes of a character that did not fit the
+	// caller's buffer.
+	pend    []byte
+	pendBuf [utf8.UTFMax]byte
+	started bool
+}
+
+func newXMLDecoder(r *bufio.Reader, budget int64) *xmlDecoder {
+	return &xmlDecoder{r: r, budget: budget}
+}
+
+// eof turns the end of the stream in mid-document into an error.
+func eofError(err error) error {
+	if err == io.EOF {
+		return syntaxErrorf("unexpected end of document")
+	}
+	return err
+}
+
+// tag is a start, end or empty-element tag.
+type tag struct {
+	name  string
+	end   bool // </name>
+	empty bool // <name/>
+}
+
+func (t tag) String() string {
+	switch {
+	case t.end:
+		return "</" + t.name + ">"
+	case t.empty:
+		return "<" + t.name + "/>"
+	}
+	return "<" + t.name + ">"
+}
+
+// nextTag skips whitespace, comments and processing instructions, and reads
+// the next tag. Text other than whitespace is an error.
+func (d *xmlDecoder) nextTag() (tag, error) {
+	if !d.started {
+		d.started = true
+		// A UTF-8 byte order mark may open the document.
+		if b, _ := d.r.Peek(3); string(b) == "\xEF\xBB\xBF" {
+			d.r.Discard(3)
+		}
+	}
+	for {
+		c, err := d.r.ReadByte()
+		if err != nil {
+			return tag{}, eofError(err)
+		}
+		if isSpace(c) {
+			continue
+		}
+		if c != '<' {
+			return tag{}, syntaxErrorf("unexpected text %q where a tag belongs", c)
+		}
+		t, skip, err := d.readTag()
+		if err != nil {
+			return tag{}, err
+		}
+		if !skip {
+			return t, nil
+		}
+	}
+}
+
+// readTag reads a tag after its '<'. skip is true for a comment or a
+// processing instruction, which the caller passes over.
+func (d *xmlDecoder) readTag() (t tag, skip bool, err error) {
+	b, err := d.r.Peek(1)
+	if err != nil {
+		return tag{}, false, eofError(err)
+	}
+	switch b[0] {
+	case '?':
+		return tag{}, true, d.skipUntil("?>")
+	case '!':
+		b, _ = d.r.Peek(3)
+		if string(b) == "!--" {
+			d.r.Discard(3)
+			return tag{}, true, d.skipUntil("-->")
+		}
+		if b, _ = d.r.Peek(8); string(b) == "![CDATA[" {
+			return tag{}, false, syntaxErrorf("CDATA sections are not supported")
+		}
+		return tag{}, false, syntaxErrorf("DOCTYPE and other declarations are not allowed")
+	case '/':
+		d.r.Discard(1)
+		t.end = true
+	}
+	var sb strings.Builder
+	for {
+		c, err := d.r.ReadByte()
+		if err != nil {
+			return tag{}, false, eofError(err)
+		}
+		if c == '>' {
+			break
+		}
+		if sb.Len() >= maxTagLen {
+			return tag{}, false, syntaxErrorf("tag longer than %d bytes", maxTagLen)
+		}
+		sb.WriteByte(c)
+	}
+	s := sb.String()
+	if !t.end && strings.HasSuffix(s, "/") {
+		t.empty = true
+		s = s[:len(s)-1]
+	}
+	// Attributes are allowed and ignored: XML-RPC defines none.
+	name, rest, _ := strings.Cut(s, " ")
+	if i := strings.IndexAny(name, "\t\r\n"); i >= 0 {
+		name, rest = name[:i], name[i:]
+	}
+	if name == "" || !validName(name) {
+		return tag{}, false, syntaxErrorf("bad tag <%s>", truncateQ(s))
+	}
+	if t.end && strings.TrimLeft(rest, " \t\r\n") != "" {
+		return tag{}, false, syntaxErrorf("bad end tag </%s>", truncateQ(s))
+	}
+	t.name = name
+	return t, false, nil
+}
+
+// validName reports whether s is an element name this decoder accepts: the
+// ASCII part of XML's names, which covers every XML-RPC element.
+func validName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_', c == ':':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func truncateQ(s string) string {
+	if len(s) > 32 {
+		s = s[:32] + "..."
+	}
+	return strconv.Quote(s)[1 : len(strconv.Quote(s))-1]
+}
+
+// skipUntil discards input up to and including end.
+func (d *xmlDecoder) skipUntil(end string) error {
+	matched := 0
+	for n := 0; n < maxSkipLen; n++ {
+		c, err := d.r.ReadByte()
+		if err != nil {
+			return eofError(err)
+		}
+		switch {
+		case c == end[matched]:
+			matched++
+			if matched == len(end) {
+				return nil
+			}
+		case c == end[0]:
+			matched = 1
+		default:
+			matched = 0
+		}
+	}
+	return syntaxErrorf("comment or processing instruction longer than %d bytes", maxSkipLen)
+}
+
+// expect reads the next tag and checks that it is want.
+func (d *xmlDecoder) expect(want tag) error {
+	t, err := d.nextTag()
+	if err != nil {
+		return err
+	}
+	if t != want {
+		return syntaxErrorf("got %s, want %s", t, want)
+	}
+	return nil
+}
+
+func start(name string) tag { return tag{name: name} }
+func end(name string) tag   { return tag{name: name, end: true} }
+
+// expectEOF checks that nothing but whitespace, comments and processing
+// instructions follows the document.
+func (d *xmlDecoder) expectEOF() error {
+	t, err := d.nextTag()
+	if err == nil {
+		return syntaxErrorf("%s after the end of the document", t)
+	}
+	var se *SyntaxError
+	if errors.As(err, &se) && se.Msg == "unexpected end of document" {
+		return nil
+	}
+	return err
+}
+
+// readChars reads decoded text into p, up to the next tag, which it leaves
+// unread. It returns errAtTag, with n == 0, when the text has ended.
+func (d *xmlDecoder) readChars(p []byte) (n int, err error) {
+	if len(d.pend) > 0 {
+		n = copy(p, d.pend)
+		d.pend = d.pend[n:]
+		return n, nil
+	}
+	for n < len(p) {
+		if _, err := d.r.Peek(1); err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, eofError(err)
+		}
+		buf, _ := d.r.Peek(d.r.Buffered())
+		// Decode what the buffered window holds of plain text and the
+		// three entities Python writes, without a call per character.
+		i := 0
+		for i < len(buf) && n < len(p) {
+			j := i + textRun(buf[i:i+min(len(buf)-i, len(p)-n)], &charPlain)
+			n += copy(p[n:], buf[i:j])
+			i = j
+			if i == len(buf) || n == len(p) || buf[i] != '&' {
+				break
+			}
+			switch rest := buf[i:]; {
+			case len(rest) >= 5 && string(rest[:5]) == "&amp;":
+				p[n] = '&'
+				i += 5
+			case len(rest) >= 4 && string(rest[:4]) == "&lt;":
+				p[n] = '<'
+				i += 4
+			case len(rest) >= 4 && string(rest[:4]) == "&gt;":
+				p[n] = '>'
+				i += 4
+			default:
+				goto slow
+			}
+			n++
+		}
+	slow:
+		if i > 0 {
+			d.r.Discard(i)
+			continue
+		}
+		switch c := buf[0]; {
+		case c == '<':
+			if n > 0 {
+				return n, nil
+			}
+			return 0, errAtTag
+		case c == '&':
+			r, err := d.readEntity()
+			if err != nil {
+				return n, err
+			}
+			n += d.putRune(p[n:], r)
+		case c == '\r':
+			// XML reads a raw CRLF or a lone CR as LF; "&#13;" stays CR.
+			d.r.Discard(1)
+			if b, _ := d.r.Peek(1); len(b) == 1 && b[0] == '\n' {
+				continue
+			}
+			p[n] = '\n'
+			n++
+		case c < utf8.RuneSelf:
+			return n, syntaxErrorf("character %#x is not allowed in XML", c)
+		default:
+			b, _ := d.r.Peek(utf8.UTFMax)
+			r, size := utf8.DecodeRune(b)
+			if r == utf8.RuneError && size <= 1 {
+				return n, syntaxErrorf("invalid UTF-8")
+			}
+			if !isXMLChar(r) {
+				return n, syntaxErrorf("character %U is not allowed in XML", r)
+			}
+			if size > len(p)-n {
+				d.pend = d.pendBuf[:copy(d.pendBuf[:], b[:size])]
+				m := copy(p[n:], d.pend)
+				d.pend = d.pend[m:]
+				n += m
+			} else {
+				n += copy(p[n:], b[:size])
+			}
+			d.r.Discard(size)
+		}
+	}
+	return n, nil
+}
+
+// putRune writes r to p, keeping what does not fit for the next read.
+func (d *xmlDecoder) putRune(p []byte, r rune) int {
+	if len(p) >= utf8.UTFMax || len(p) >= utf8.RuneLen(r) {
+		return utf8.EncodeRune(p, r)
+	}
+	k := utf8.EncodeRune(d.pendBuf[:], r)
+	m := copy(p, d.pendBuf[:k])
+	d.pend = d.pendBuf[m:k]
+	return m
+}
+
+// readEntity reads an entity or character reference at '&'.
+func (d *xmlDecoder) readEntity() (rune, error) {
+	b, _ := d.r.Peek(maxEntityLen)
+	semi := -1
+	for i, c := range b {
+		if c == ';' {
+			semi = i
+			break
+		}
+	}
+	if semi < 0 {
+		return 0, syntaxErrorf("unterminated or overlong entity %q", b)
+	}
+	nb := b[1:semi]
+	// Switching on string(nb) does not allocate; entities are frequent.
+	switch string(nb) {
+	case "amp":
+		d.r.Discard(semi + 1)
+		return '&', nil
+	case "lt":
+		d.r.Discard(semi + 1)
+		return '<', nil
+	case "gt":
+		d.r.Discard(semi + 1)
+		return '>', nil
+	case "quot":
+		d.r.Discard(semi + 1)
+		return '"', nil
+	case "apos":
+		d.r.Discard(semi + 1)
+		return '\'', nil
+	}
+	name := string(nb)
+	d.r.Discard(semi + 1)
+	var (
+		v   uint64
+		err error
+	)
+	switch {
+	case strings.HasPrefix(name, "#x"):
+		v, err = strconv.ParseUint(name[2:], 16, 32)
+	case strings.HasPrefix(name, "#"):
+		v, err = strconv.ParseUint(name[1:], 10, 32)
+	default:
+		return 0, syntaxErrorf("unknown entity &%s;", name)
+	}
+	if err != nil || name[len(name)-1] == '+' || strings.ContainsAny(name[1:], "+-") {
+		return 0, syntaxErrorf("bad character reference &%s;", name)
+	}
+	if v > utf8.MaxRune || !isXMLChar(rune(v)) {
+		return 0, syntaxErrorf("character reference &%s; is not an XML character", name)
+	}
+	return rune(v), nil
+}
+
+// smallText reads the text up to the next tag into memory, charging it to
+// the decoder's budget.
+func (d *xmlDecoder) smallText() (string, error) {
+	var sb strings.Builder
+	var buf [512]byte
+	for {
+		n, err := d.readChars(buf[:])
+		sb.Write(buf[:n])
+		d.budget -= int64(n)
+		if d.budget < 0 {
+			return "", syntaxErrorf("values too large")
+		}
+		if err == errAtTag {
+			return sb.String(), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// textIn reads the text of the element t just opened, up to its end tag.
+func (d *xmlDecoder) textIn(t tag) (string, error) {
+	if t.empty {
+		return "", nil
+	}
+	s, err := d.smallText()
+	if err != nil {
+		return "", err
+	}
+	return s, d.expect(end(t.name))
+}
+
+// value reads a value after its <value> tag, through </value>. Strings come
+// back as string, base64 as []byte, integers as int64, booleans as bool,
+// doubles as float64, arrays as []any, structs as map[string]any and
+// <nil/> as nil. depth counts the arrays and structs around it.
+func (d *xmlDecoder) value(depth int) (any, error) {
+	text, err := d.smallText()
+	if err != nil {
+		return nil, err
+	}
+	t, err := d.nextTag()
+	if err != nil {
+		return nil, err
+	}
+	if t == end("value") {
+		return text, nil // an untyped value is a string
+	}
+	if strings.Trim(text, " \t\r\n") != "" {
+		return nil, syntaxErrorf("text before %s in a value", t)
+	}
+	if t.end {
+		return nil, syntaxErrorf("unexpected %s in a value", t)
+	}
+	v, err := d.typed(t, depth)
+	if err != nil {
+		return nil, err
+	}
+	return v, d.expect(end("value"))
+}
+
+// typed reads the typed value that t opens, through its end tag.
+func (d *xmlDecoder) typed(t tag, depth int) (any, error) {
+	switch t.name {
+	case "string", "dateTime.iso8601":
+		return d.textIn(t)
+	case "int", "i4", "i8", "boolean", "double":
+		s, err := d.textIn(t)
+		if err != nil {
+			return nil, err
+		}
+		return scalar(t.name, strings.Trim(s, " \t\r\n"))
+	case "base64":
+		s, err := d.textIn(t)
+		if err != nil {
+			return nil, err
+		}
+		b, err := base64.StdEncoding.DecodeString(stripSpace(s))
+		if err != nil {
+			return nil, syntaxErrorf("bad base64: %v", err)
+		}
+		return b, nil
+	case "nil":
+		if !t.empty {
+			if err := d.expect(end("nil")); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case "array":
+		if depth >= maxValueDepth {
+			return nil, syntaxErrorf("values nested deeper than %d", maxValueDepth)
+		}
+		return d.array(t, depth+1)
+	case "struct":
+		if depth >= maxValueDepth {
+			return nil, syntaxErrorf("values nested deeper than %d", maxValueDepth)
+		}
+		return d.structure(t, depth+1)
+	}
+	return nil, syntaxErrorf("unknown value type %s", t)
+}
+
+func scalar(typ, s string) (any, error) {
+	switch typ {
+	case "int", "i4":
+		v, err := strconv.ParseInt(s, 10, 32)
+		if err != nil {
+			return nil, syntaxErrorf("bad <%s> %q", typ, truncateQ(s))
+		}
+		return v, nil
+	case "i8":
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return nil, syntaxErrorf("bad <i8> %q", truncateQ(s))
+		}
+		return v, nil
+	case "boolean":
+		switch s {
+		case "0":
+			return false, nil
+		case "1":
+			return true, nil
+		}
+		return nil, syntaxErrorf("bad <boolean> %q", truncateQ(s))
+	default: // double
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, syntaxErrorf("bad <double> %q", truncateQ(s))
+		}
+		return v, nil
+	}
+}
+
+func (d *xmlDecoder) array(t tag, depth int) ([]any, error) {
+	vals := []any{}
+	if t.empty {
+		return vals, nil
+	}
+	dt, err := d.nextTag()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case dt == tag{name: "data", empty: true}:
+		return vals, d.expect(end("array"))
+	case dt != start("data"):
+		return nil, syntaxErrorf("got %s, want <data>", dt)
+	}
+	for {
+		vt, err := d.nextTag()
+		if err != nil {
+			return nil, err
+		}
+		switch vt {
+		case end("data"):
+			return vals, d.expect(end("array"))
+		case start("value"):
+			v, err := d.value(depth)
+			if err != nil {
+				return nil, err
+			}
+			vals = append(vals, v)
+		case tag{name: "value", empty: true}:
+			vals = append(vals, "")
+		default:
+			return nil, syntaxErrorf("got %s in an array", vt)
+		}
+	}
+}
+
+func (d *xmlDecoder) structure(t tag, depth int) (map[string]any, error) {
+	m := map[string]any{}
+	if t.empty {
+		return m, nil
+	}
+	for {
+		mt, err := d.nextTag()
+		if err != nil {
+			return nil, err
+		}
+		switch mt {
+		case end("struct"):
+			return m, nil
+		case start("member"):
+		default:
+			return nil, syntaxErrorf("got %s in a struct", mt)
+		}
+		if err := d.expect(start("name")); err != nil {
+			return nil, err
+		}
+		name, err := d.textIn(start("name"))
+		if err != nil {
+			return nil, err
+		}
+		vt, err := d.nextTag()
+		if err != nil {
+			return nil, err
+		}
+		var v any = ""
+		switch vt {
+		case start("value"):
+			if v, err = d.value(depth); err != nil {
+				return nil, err
+			}
+		case tag{name: "value", empty: true}:
+		default:
+			return nil, syntaxErrorf("got %s in a struct member", vt)
+		}
+		m[name] = v
+		if err := d.expect(end("member")); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// stripSpace removes the whitespace that base64 text may carry (Python
+// breaks it into lines of 76).
+func stripSpace(s string) string {
+	if !strings.ContainsAny(s, " \t\r\n") {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// request reads a whole <methodCall>.
+func (d *xmlDecoder) request() (method string, params []any, err error) {
+	if err := d.expect(start("methodCall")); err != nil {
+		return "", nil, err
+	}
+	if err := d.expect(start("methodName")); err != nil {
+		return "", nil, err
+	}
+	if method, err = d.textIn(start("methodName")); err != nil {
+		return "", nil, err
+	}
+	t, err := d.nextTag()
+	if err != nil {
+		return "", nil, err
+	}
+	switch t {
+	case end("methodCall"):
+		return method, nil, d.expectEOF()
+	case tag{name: "params", empty: true}:
+		return method, nil, d.closeDoc("methodCall")
+	case start("params"):
+	default:
+		return "", nil, syntaxErrorf("got %s, want <params>", t)
+	}
+	for {
+		t, err := d.nextTag()
+		if err != nil {
+			return "", nil, err
+		}
+		if t == end("params") {
+			return method, params, d.closeDoc("methodCall")
+		}
+		if t != start("param") {
+			return "", nil, syntaxErrorf("got %s, want <param>", t)
+		}
+		if err := d.expect(start("value")); err != nil {
+			return "", nil, err
+		}
+		v, err := d.value(0)
+		if err != nil {
+			return "", nil, err
+		}
+		params = append(params, v)
+		if err := d.expect(end("param")); err != nil {
+			return "", nil, err
+		}
+	}
+}
+
+// closeDoc reads the end tags named, innermost first, and the end of the
+// document.
+func (d *xmlDecoder) closeDoc(names ...string) error {
+	for _, name := range names {
+		if err := d.expect(end(name)); err != nil {
+			return err
+		}
+	}
+	return d.expectEOF()
+}
+
+// replyStart reads a <methodResponse> up to its value. It returns the
+// fault if the reply is one, having read it whole; otherwise the decoder
+// stands just inside <params><param><value>.
+func (d *xmlDecoder) replyStart() (*Fault, error) {
+	if err := d.expect(start("methodResponse")); err != nil {
+		return nil, err
+	}
+	t, err := d.nextTag()
+	if err != nil {
+		return nil, err
+	}
+	switch t {
+	case start("params"):
+		if err := d.expect(start("param")); err != nil {
+			return nil, err
+		}
+		return nil, d.expect(start("value"))
+	case start("fault"):
+	default:
+		return nil, syntaxErrorf("got %s, want <params> or <fault>", t)
+	}
+	if err := d.expect(start("value")); err != nil {
+		return nil, err
+	}
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.closeDoc("fault", "methodResponse"); err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, syntaxErrorf("fault is not a struct")
+	}
+	code, ok := m["faultCode"].(int64)
+	if !ok {
+		return nil, syntaxErrorf("fault without an integer faultCode")
+	}
+	msg, ok := m["faultString"].(string)
+	if !ok {
+		return nil, syntaxErrorf("fault without a faultString")
+	}
+	return &Fault{Code: int(code), Message: msg}, nil
+}
+
+// replyValue reads a small reply's value, after replyStart, through the end
+// of the document.
+func (d *xmlDecoder) replyValue() (any, error) {
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	return v, d.closeDoc("param", "params", "methodResponse")
+}
+
+// textStream is the text of one element, decoded as it is read; at its end
+// tag it checks the rest of the document.
+type textStream struct {
+	d     *xmlDecoder
+	end   string   // the element whose end tag closes the text
+	after []string // the end tags that must follow
+	err   error    // sticky, io.EOF at the end
+}
+
+func (s *textStream) Read(p []byte) (int, error) {
+	for s.err == nil {
+		n, err := s.d.readChars(p)
+		if err == nil {
+			return n, nil
+		}
+		if err != errAtTag {
+			s.err = err
+			return n, err
+		}
+		// Only a comment may interrupt the text; anything else ends it.
+		s.d.r.Discard(1) // '<'
+		t, skip, err := s.d.readTag()
+		switch {
+		case err != nil:
+			s.err = err
+		case skip:
+			continue
+		case t != end(s.end):
+			s.err = syntaxErrorf("got %s in <%s>", t, s.end)
+		default:
+			s.err = s.d.closeDoc(s.after...)
+			if s.err == nil {
+				s.err = io.EOF
+			}
+		}
+	}
+	return 0, s.err
+}
+
+// valueStream reads the value of a reply after replyStart as a stream of
+// file contents: a <string>, an untyped value or <base64>. text reports
+// which kind it was.
+func (d *xmlDecoder) valueStream() (r io.Reader, text bool, err error) {
+	after := []string{"param", "params", "methodResponse"}
+	// Hold back leading whitespace: it is the value itself if the value
+	// turns out to be untyped, and mere layout if a type tag follows.
+	var lead []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := d.readChars(buf)
+		lead = append(lead, buf[:n]...)
+		if err == errAtTag {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if strings.Trim(string(buf[:n]), " \t\r\n") != "" {
+			// Untyped text: the value is everything up to </value>.
+			s := &textStream{d: d, end: "value", after: after}
+			return io.MultiReader(strings.NewReader(string(lead)), s), true, nil
+		}
+		if len(lead) > maxLeadingSpace {
+			return nil, false, syntaxErrorf("more than %d bytes of whitespace in a value", maxLeadingSpace)
+		}
+	}
+	t, err := d.nextTag()
+	if err != nil {
+		return nil, false, err
+	}
+	switch t {
+	case end("value"):
+		return strings.NewReader(string(lead)), true, d.closeDoc(after...)
+	case tag{name: "string", empty: true}:
+		return strings.NewReader(""), true, d.closeDoc(append([]string{"value"}, after...)...)
+	case tag{name: "base64", empty: true}:
+		return strings.NewReader(""), false, d.closeDoc(append([]string{"value"}, after...)...)
+	case start("string"):
+		return &textStream{d: d, end: "string", after: append([]string{"value"}, after...)}, true, nil
+	case start("base64"):
+		s := &textStream{d: d, end: "base64", after: append([]string{"value"}, after...)}
+		return newBase64Stream(s, d.r.Size()), false, nil
+	}
+	return nil, false, syntaxErrorf("got %s, want file contents as <string> or <base64>", t)
+}

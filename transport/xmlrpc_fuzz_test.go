@@ -1,0 +1,61 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"testing"
+)
+
+func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
+
+// FuzzDecodeRequest feeds the request decoder arbitrary documents: it must
+// never panic, and what it decodes must stay within the caps.
+func FuzzDecodeRequest(f *testing.F) {
+	seeds := []string{
+		"<?xml version='1.0'?>\n<methodCall>\n<methodName>query</methodName>\n<params>\n<param>\n<value><string>a.txt</string></value>\n</param>\n<param>\n<value><array><data>\n<value><string>http://x:1</string></value>\n</data></array></value>\n</param>\n</params>\n</methodCall>\n",
+		"<methodCall><methodName>hello</methodName><params><param><value>http://a:1</value></param></params></methodCall>",
+		"<methodCall><methodName>x</methodName><params><param><value><struct><member><name>a</name><value><i4>1</i4></value></member></struct></value></param></params></methodCall>",
+		"<methodCall><methodName>x</methodName><params><param><value><base64>AAEC</base64></value></param><param><value><double>1.5</double></value></param><param><value><boolean>1</boolean></value></param><param><value><nil/></value></param></params></methodCall>",
+		"<methodCall><methodName>a&amp;&#x41;&#66;</methodName><params/></methodCall><!-- x -->",
+		"<methodCall><methodName>q</methodName><params><param><value><array><data><value><array><data></data></array></value></data></array></value></param></params></methodCall>",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	const budget = 4 << 10
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		d := newXMLDecoder(bufioReader(doc), budget)
+		method, params, err := d.request()
+		if err != nil {
+			return
+		}
+		size := len(method)
+		var walk func(v any, depth int)
+		walk = func(v any, depth int) {
+			if depth > maxValueDepth+1 {
+				t.Fatalf("value nested %d deep", depth)
+			}
+			switch v := v.(type) {
+			case string:
+				size += len(v)
+			case []byte:
+				size += len(v)
+			case []any:
+				for _, e := range v {
+					walk(e, depth+1)
+				}
+			case map[string]any:
+				for k, e := range v {
+					size += len(k)
+					walk(e, depth+1)
+				}
+			}
+		}
+		for _, p := range params {
+			walk(p, 0)
+		}
+		if size > budget+len(doc) || size > 2*len(doc)+16 {
+			t.Fatalf("decoded %d bytes from a %d-byte document", size, len(doc))
+		}
+	})
+}

@@ -1,0 +1,226 @@
+package transport
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// NewXMLRPCHandler returns an http.Handler that serves p over XML-RPC, as
+// Python's SimpleXMLRPCServer serves the book's node: POST on "/" or
+// "/RPC2", the methods query(name[, history]), hello(url), fetch(name,
+// secret) and, if p is a Lister, list(). hello and fetch return int 0.
+// Every failure that reaches the method layer (an unknown method, wrong
+// arguments, malformed XML, a request over 1 MiB, an error from p) is an
+// XML-RPC fault with HTTP status 200: a *Fault from p keeps its code, any
+// other error is code 1 (CodeError), as Python sends it.
+//
+// Mount it in a server of your own to add TLS or share a port; give that
+// server a ReadHeaderTimeout and a ReadTimeout, but no WriteTimeout, as a
+// reply may be a large file.
+func NewXMLRPCHandler(p Peer) http.Handler {
+	return newXMLRPCHandler(p, DefaultMaxRequestBytes)
+}
+
+func newXMLRPCHandler(p Peer, maxRequest int64) *xmlrpcHandler {
+	return &xmlrpcHandler{p: p, maxRequest: maxRequest}
+}
+
+type xmlrpcHandler struct {
+	p          Peer
+	maxRequest int64
+}
+
+func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "XML-RPC wants POST", http.StatusMethodNotAllowed)
+		return
+	}
+	method, params, err := h.decode(w, r)
+	if err != nil {
+		writeFault(w, CodeError, err.Error())
+		return
+	}
+	if err := h.dispatch(w, r, method, params); err != nil {
+		writeError(w, err)
+	}
+}
+
+// decode reads the request under the size cap, undoing gzip (which
+// Python's client may use) under the same cap.
+func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, []any, error) {
+	var body io.Reader = http.MaxBytesReader(w, r.Body, h.maxRequest)
+	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return "", nil, fmt.Errorf("transport: gzip request: %w", err)
+		}
+		body = &capReader{r: zr, left: h.maxRequest, max: h.maxRequest}
+	default:
+		return "", nil, fmt.Errorf("transport: unsupported Content-Encoding %q", enc)
+	}
+	size := 4 << 10
+	if r.ContentLength > 0 && r.ContentLength < int64(size) {
+		size = int(r.ContentLength) + 16
+	}
+	d := newXMLDecoder(bufio.NewReaderSize(body, size), h.maxRequest)
+	method, params, err := d.request()
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return "", nil, fmt.Errorf("transport: request exceeds %d bytes", h.maxRequest)
+	}
+	return method, params, err
+}
+
+// dispatch calls the method and writes its reply, or returns the error to
+// send as a fault.
+func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method string, params []any) error {
+	ctx := r.Context()
+	switch method {
+	case "query":
+		if len(params) < 1 || len(params) > 2 {
+			return argCount("query(name[, history])", 1, 2, len(params))
+		}
+		name, err := stringArg("query", "name", params[0])
+		if err != nil {
+			return err
+		}
+		var history []string
+		if len(params) == 2 {
+			if history, err = stringsArg("query", "history", params[1]); err != nil {
+				return err
+			}
+		}
+		body, err := h.p.Query(ctx, name, history)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		// An error past this point has cut the reply short; the client
+		// sees a broken document. Nothing more can be sent.
+		writeQueryReply(w, body)
+		return nil
+	case "hello":
+		if len(params) != 1 {
+			return argCount("hello(url)", 1, 1, len(params))
+		}
+		url, err := stringArg("hello", "url", params[0])
+		if err != nil {
+			return err
+		}
+		if err := h.p.Hello(ctx, url); err != nil {
+			return err
+		}
+		writeInt(w, 0)
+		return nil
+	case "fetch":
+		if len(params) != 2 {
+			return argCount("fetch(name, secret)", 2, 2, len(params))
+		}
+		name, err := stringArg("fetch", "name", params[0])
+		if err != nil {
+			return err
+		}
+		secret, err := stringArg("fetch", "secret", params[1])
+		if err != nil {
+			return err
+		}
+		if err := h.p.Fetch(ctx, name, secret); err != nil {
+			return err
+		}
+		writeInt(w, 0)
+		return nil
+	case "list":
+		l, ok := h.p.(Lister)
+		if !ok {
+			break
+		}
+		if len(params) != 0 {
+			return argCount("list()", 0, 0, len(params))
+		}
+		names, err := l.List(ctx)
+		if err != nil {
+			return err
+		}
+		writeStrings(w, names)
+		return nil
+	}
+	// Python's words, so that either kind of node reads the same.
+	return fmt.Errorf("method %q is not supported", truncate(method))
+}
+
+// writeError sends err as a fault: a *Fault with its code, anything else
+// as CodeError.
+func writeError(w http.ResponseWriter, err error) {
+	var f *Fault
+	if errors.As(err, &f) {
+		writeFault(w, f.Code, f.Message)
+		return
+	}
+	writeFault(w, CodeError, err.Error())
+}
+
+func argCount(sig string, lo, hi, got int) error {
+	if lo == hi {
+		return fmt.Errorf("%s takes %d arguments (%d given)", sig, lo, got)
+	}
+	return fmt.Errorf("%s takes %d to %d arguments (%d given)", sig, lo, hi, got)
+}
+
+func stringArg(method, arg string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s must be a string, not %s", method, arg, typeName(v))
+	}
+	return s, nil
+}
+
+func stringsArg(method, arg string, v any) ([]string, error) {
+	vals, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s must be an array of strings, not %s", method, arg, typeName(v))
+	}
+	ss := make([]string, len(vals))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s must be an array of strings, not of %s", method, arg, typeName(v))
+		}
+		ss[i] = s
+	}
+	return ss, nil
+}
+
+// typeName names a decoded value's XML-RPC type.
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case []byte:
+		return "base64"
+	case int64:
+		return "an int"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a double"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "a struct"
+	case nil:
+		return "nil"
+	}
+	return fmt.Sprintf("%T", v)
+}
