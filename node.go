@@ -32,7 +32,8 @@ const maxURLLen = 2048
 type Config struct {
 	// URL is the node's identity and address, e.g. "http://127.0.0.1:4242"
 	// or, on an in-memory network, any string such as "mem://a". It goes
-	// into query histories. Required.
+	// into query histories. Required. Over XML-RPC, port 0 asks for any
+	// free port; URL then tells the one Start got.
 	URL string
 
 	// Dir is the shared directory: files are served from it and fetched
@@ -72,7 +73,6 @@ type Config struct {
 // shared directory, passes on the queries it cannot answer, and fetches
 // files for its trusted party. A Node is safe for concurrent use.
 type Node struct {
-	url        string
 	secret     string
 	maxHistory int
 	maxKnown   int
@@ -90,7 +90,8 @@ type Node struct {
 	calls sync.WaitGroup
 
 	mu sync.Mutex
-	// guards known, listener and closed
+	// guards url, known, listener and closed
+	url      string // set by New, and by Start for a URL with port 0
 	known    map[string]struct{}
 	listener io.Closer
 	closed   bool
@@ -130,7 +131,7 @@ func New(cfg Config) (*Node, error) {
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
-	n.log = n.log.With("node", n.url)
+	n.log = n.log.With("node", cfg.URL)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.http = transport.NewXMLRPCHandler(server{n})
 	return n, nil
@@ -143,8 +144,13 @@ func cmpOr(v, def int) int {
 	return v
 }
 
-// URL returns the node's URL.
-func (n *Node) URL() string { return n.url }
+// URL returns the node's URL: Config.URL, or, after Start, the address the
+// transport listens at when Config.URL asked for any free port (":0").
+func (n *Node) URL() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.url
+}
 
 // Start serves the node at its URL over its transport, after sweeping the
 // temporary files an interrupted fetch may have left in Dir. A node starts
@@ -164,7 +170,11 @@ func (n *Node) Start() error {
 		return fmt.Errorf("peer: start: %w", err)
 	}
 	n.listener = l
-	n.log.Info("serving", "dir", n.root.Name())
+	// A transport that chose the port tells the URL it chose.
+	if u, ok := l.(interface{ URL() string }); ok && u.URL() != "" {
+		n.url = u.URL()
+	}
+	n.log.Info("serving", "url", n.url, "dir", n.root.Name())
 	return nil
 }
 
@@ -267,7 +277,7 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 // passOn is the query's second half, for a name not in Dir: add this node
 // to the history and, within the limit, ask the known peers.
 func (n *Node) passOn(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
-	history = append(slices.Clip(history), n.url)
+	history = append(slices.Clip(history), n.URL())
 	if len(history) >= n.maxHistory {
 		return nil, unhandled()
 	}

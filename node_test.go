@@ -589,3 +589,26 @@ func TestNewSecret(t *testing.T) {
 	require.NotEqual(t, a, b)
 	require.GreaterOrEqual(t, len(a), 26)
 }
+
+// Over XML-RPC, a URL with port 0 serves on a free port, which URL then
+// tells and peers reach.
+func TestStartOnPortZero(t *testing.T) {
+	a, err := peer.New(peer.Config{URL: "http://127.0.0.1:0", Dir: t.TempDir()})
+	require.NoError(t, err)
+	defer a.Close()
+	require.Equal(t, "http://127.0.0.1:0", a.URL())
+	require.NoError(t, a.Start())
+	require.NotEqual(t, "http://127.0.0.1:0", a.URL())
+	require.Regexp(t, `^http://127\.0\.0\.1:[1-9][0-9]*$`, a.URL())
+
+	bDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(bDir, "b.txt"), []byte("from b"), 0o644))
+	b, err := peer.New(peer.Config{URL: "http://127.0.0.1:0", Dir: bDir})
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.Start())
+	require.NoError(t, a.Hello(bg, b.URL()))
+	got, err := a.Query(bg, "b.txt", nil)
+	require.NoError(t, err)
+	require.Equal(t, "from b", string(got))
+}
