@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/chzyer/readline"
+	"github.com/schollz/progressbar/v3"
+)
+
+const prompt = "> "
+
+// lineReader gives the command lines, prompting for each.
+type lineReader interface {
+	ReadLine() (string, error) // io.EOF at the end of input
+	Close() error
+}
+
+// lineReader returns a line editor on a terminal and a plain reader
+// otherwise, where a pipe may be feeding the commands.
+func (c *client) lineReader(e env) (lineReader, error) {
+	if !e.terminal {
+		return &plainReader{out: e.stdout, sc: bufio.NewScanner(e.stdin)}, nil
+	}
+	rl, err := readline.NewEx(&readline.Config{
+		Prompt:          prompt,
+		AutoComplete:    c.completer(),
+		InterruptPrompt: "^C",
+		EOFPrompt:       "exit",
+		Stdout:          e.stdout,
+		Stderr:          e.stderr,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return termReader{rl}, nil
+}
+
+// completer completes command names, local file names after query and
+// known peers after hello.
+func (c *client) completer() readline.AutoCompleter {
+	local := func(string) []string {
+		names, _ := c.node.List(context.Background())
+		return names
+	}
+	known := func(string) []string { return c.node.Known() }
+	return readline.NewPrefixCompleter(
+		readline.PcItem("fetch"),
+		readline.PcItem("query", readline.PcItemDynamic(local)),
+		readline.PcItem("list"),
+		readline.PcItem("known"),
+		readline.PcItem("hello", readline.PcItemDynamic(known)),
+		readline.PcItem("help"),
+		readline.PcItem("exit"),
+	)
+}
+
+type plainReader struct {
+	out io.Writer
+	sc  *bufio.Scanner
+}
+
+func (p *plainReader) ReadLine() (string, error) {
+	fmt.Fprint(p.out, prompt)
+	if p.sc.Scan() {
+		return p.sc.Text(), nil
+	}
+	if err := p.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+func (p *plainReader) Close() error { return nil }
+
+type termReader struct{ rl *readline.Instance }
+
+// ReadLine treats Ctrl-C as "clear the line", or as exit on an empty line.
+func (t termReader) ReadLine() (string, error) {
+	for {
+		line, err := t.rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			if line == "" {
+				return "", io.EOF
+			}
+			continue
+		}
+		return line, err
+	}
+}
+
+func (t termReader) Close() error { return t.rl.Close() }
+
+// readLine reads a line from in unless ctx ends first: a signal must not
+// wait for the next line of input. The read left behind then ends when the
+// input is closed or ends.
+func readLine(ctx context.Context, in lineReader) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := in.ReadLine()
+		ch <- result{line, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.line, r.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// spinnerDelay is how long a command runs before it shows a spinner.
+const spinnerDelay = 300 * time.Millisecond
+
+// withProgress runs fn and, on a terminal, shows a spinner with the time
+// elapsed (and the bytes counted by n, if not nil) once fn has run for
+// spinnerDelay. A spinner and not a bar: the size of a file is known only
+// when it has all arrived.
+func (c *client) withProgress(desc string, n *countWriter, fn func() error) error {
+	if !c.terminal {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	delay := time.NewTimer(spinnerDelay)
+	defer delay.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-delay.C:
+	}
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(c.out),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionShowBytes(n != nil),
+		progressbar.OptionClearOnFinish(),
+	)
+	defer bar.Finish()
+	bar.RenderBlank()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if n != nil {
+				bar.Set64(n.n.Load())
+			}
+		}
+	}
+}
+
+// countWriter counts the bytes written to it; safe for concurrent use.
+type countWriter struct{ n atomic.Int64 }
+
+func (w *countWriter) Write(p []byte) (int, error) {
+	w.n.Add(int64(len(p)))
+	return len(p), nil
+}

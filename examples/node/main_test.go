@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/filepeer/peer/examples/internal/cli"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/transport"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// shared returns a new directory holding files.
+func shared(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+	}
+	return dir
+}
+
+// freeURL returns the URL of a loopback port that was free a moment ago.
+func freeURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return "http://" + l.Addr().String()
+}
+
+// serve runs the program in the background with args and e, and returns
+// the node once it serves; the program is stopped when the test ends.
+func serve(t *testing.T, args []string, e env) *peer.Node {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan *peer.Node, 1)
+	e.started = func(n *peer.Node) { started <- n }
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, e) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("the node did not stop")
+		}
+	})
+	select {
+	case n := <-started:
+		return n
+	case err := <-done:
+		t.Fatalf("the node did not start: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the node did not start")
+	}
+	return nil
+}
+
+func TestServes(t *testing.T) {
+	mem := transport.NewMemory()
+	dir := shared(t, map[string]string{"test.txt": "This is a test\n"})
+	serve(t, []string{"mem://node", dir, "s3cret"}, env{stderr: io.Discard, transport: mem})
+
+	p, err := mem.Dial("mem://node")
+	require.NoError(t, err)
+	ctx := context.Background()
+	body, err := p.Query(ctx, "test.txt", nil)
+	require.NoError(t, err)
+	got, err := io.ReadAll(body)
+	require.NoError(t, err)
+	require.NoError(t, body.Close())
+	require.Equal(t, "This is a test\n", string(got))
+	_, err = p.Query(ctx, "fooo", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.ErrorIs(t, p.Fetch(ctx, "test.txt", "wrong"), peer.ErrAccessDenied)
+}
+
+func TestBadArguments(t *testing.T) {
+	for name, args := range map[string][]string{
+		"none":         nil,
+		"two":          {"http://127.0.0.1:4242", t.TempDir()},
+		"four":         {"http://127.0.0.1:4242", t.TempDir(), "s", "extra"},
+		"unknown flag": {"-x", "http://127.0.0.1:4242", t.TempDir(), "s"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var errOut bytes.Buffer
+			err := run(context.Background(), args, env{stderr: &errOut})
+			require.ErrorIs(t, err, cli.ErrUsage)
+			require.Equal(t, 2, cli.ExitCode("node", err, io.Discard))
+			require.Contains(t, errOut.String(), "usage: node [-v] URL DIR SECRET")
+		})
+	}
+	t.Run("missing dir", func(t *testing.T) {
+		err := run(context.Background(), []string{"http://127.0.0.1:4242", filepath.Join(t.TempDir(), "nope"), "s"}, env{stderr: io.Discard})
+		var errOut bytes.Buffer
+		require.Equal(t, 1, cli.ExitCode("node", err, &errOut))
+		require.Contains(t, errOut.String(), "node: peer: shared directory")
+	})
+	t.Run("port taken", func(t *testing.T) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer l.Close()
+		err = run(context.Background(), []string{"http://" + l.Addr().String(), t.TempDir(), "s"}, env{stderr: io.Discard})
+		var errOut bytes.Buffer
+		require.Equal(t, 1, cli.ExitCode("node", err, &errOut))
+		require.Contains(t, errOut.String(), "address already in use")
+	})
+}
+
+// pythonScript plays the book's client against the node: argv is the
+// node's URL, its secret and the URL of a second node holding other.txt.
+const pythonScript = `
+import sys
+from xmlrpc.client import ServerProxy, Fault
+url, secret, other = sys.argv[1:]
+s = ServerProxy(url)
+
+def fault(call, *args):
+    try:
+        call(*args)
+    except Fault as f:
+        return f.faultCode
+    raise AssertionError("no fault")
+
+assert s.query("test.txt") == "This is a test\n"
+assert s.query("test.txt", []) == "This is a test\n"
+assert fault(s.query, "fooo") == 100
+assert fault(s.query, "../etc/passwd") == 200
+assert fault(s.fetch, "other.txt", "wrong secret") == 200
+assert s.hello(other) == 0
+assert s.query("other.txt") == "found through hello\n"
+assert s.fetch("other.txt", secret) == 0
+print("python: all good")
+`
+
+// TestPython reaches the node, on the default transport, with Python's own
+// xmlrpc.client, as the book's client.py does.
+func TestPython(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("python3 is required under CI")
+		}
+		t.Skip("no python3")
+	}
+	other, err := peer.New(peer.Config{URL: freeURL(t), Dir: shared(t, map[string]string{"other.txt": "found through hello\n"})})
+	require.NoError(t, err)
+	defer other.Close()
+	require.NoError(t, other.Start())
+
+	dir := shared(t, map[string]string{"test.txt": "This is a test\n"})
+	n := serve(t, []string{freeURL(t), dir, "s3cret"}, env{stderr: io.Discard})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "-c", pythonScript, n.URL(), "s3cret", other.URL()).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Equal(t, "python: all good\n", string(out))
+	require.Equal(t, []string{other.URL()}, n.Known())
+	got, err := os.ReadFile(filepath.Join(dir, "other.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "found through hello\n", string(got))
+}
+
+// TestSignals runs the real program and stops it as a shell or a service
+// manager would.
+func TestSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the program")
+	}
+	bin := filepath.Join(t.TempDir(), "node")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			url := freeURL(t)
+			cmd := exec.CommandContext(ctx, bin, "-v", url, shared(t, nil), "s3cret")
+			stderr, err := cmd.StderrPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+
+			// The node logs "serving" once it listens.
+			lines := bufio.NewScanner(stderr)
+			var log strings.Builder
+			for lines.Scan() {
+				log.WriteString(lines.Text() + "\n")
+				if strings.Contains(lines.Text(), "msg=serving") {
+					break
+				}
+			}
+			require.Contains(t, log.String(), "msg=serving", "the node did not start")
+			tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+			defer tr.Close()
+			p, err := tr.Dial(url)
+			require.NoError(t, err)
+			_, err = p.Query(ctx, "fooo", nil)
+			require.ErrorIs(t, err, peer.ErrUnhandled, "the node answers")
+
+			require.NoError(t, cmd.Process.Signal(sig))
+			rest, err := io.ReadAll(stderr)
+			require.NoError(t, err)
+			require.NoError(t, cmd.Wait(), "exit status 0 on %v", sig)
+			require.Contains(t, string(rest), "msg=\"shutting down\"")
+			_, err = p.Query(ctx, "fooo", nil)
+			var fault *peer.Fault
+			require.Error(t, err)
+			require.False(t, errors.As(err, &fault), "no node answers any more: %v", err)
+		})
+	}
+}
