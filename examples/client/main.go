@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -63,15 +62,8 @@ func run(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(fs.Output(), "usage: client [-v] URLFILE DIR URL\n\nStarts a node at URL sharing DIR, says hello to the peers listed in URLFILE\n(one URL a line), then reads commands; type help for the list.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage // flag has printed the error and the usage
-	}
-	if fs.NArg() != 3 {
-		fs.Usage()
-		return cli.ErrUsage
+	if err := cli.Parse(fs, args, 3); err != nil {
+		return err
 	}
 	urlFile, dir, url := fs.Arg(0), fs.Arg(1), fs.Arg(2)
 	peers, err := cli.ReadURLs(urlFile)

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,9 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/filepeer/peer/examples/internal/cli"
-
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -46,15 +44,8 @@ func run(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(fs.Output(), "usage: node [-v] URL DIR SECRET\n\nServes the files of DIR at URL (e.g. http://127.0.0.1:4242) until interrupted.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage // flag has printed the error and the usage
-	}
-	if fs.NArg() != 3 {
-		fs.Usage()
-		return cli.ErrUsage
+	if err := cli.Parse(fs, args, 3); err != nil {
+		return err
 	}
 	level := slog.LevelInfo
 	if *verbose {

@@ -24,9 +24,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/filepeer/peer/examples/internal/cli"
-
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 )
 
 func main() {
@@ -56,11 +55,8 @@ func run(ctx context.Context, args []string, e env) error {
 		fmt.Fprintln(fs.Output(), "usage: web -url URL -dir DIR [-listen 127.0.0.1:8080] [-urls URLFILE]\n\nStarts a node at URL sharing DIR, with a web page to drive it.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return cli.ErrUsage // flag has printed the error and the usage
+	if err := cli.Parse(fs, args, -1); err != nil {
+		return err
 	}
 	usage := func(format string, args ...any) error {
 		fmt.Fprintf(fs.Output(), "web: "+format+"\n", args...)

@@ -50,3 +50,20 @@ func ExitCode(program string, err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "%s: %v\n", program, err)
 	return 1
 }
+
+// Parse parses args into fs and checks that nargs arguments remain. On bad
+// arguments it prints the usage and returns ErrUsage; for -h, flag.ErrHelp.
+// A negative nargs takes any number.
+func Parse(fs *flag.FlagSet, args []string, nargs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return ErrUsage // flag has printed the error and the usage
+	}
+	if nargs >= 0 && fs.NArg() != nargs {
+		fs.Usage()
+		return ErrUsage
+	}
+	return nil
+}

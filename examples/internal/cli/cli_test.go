@@ -32,3 +32,21 @@ func TestExitCode(t *testing.T) {
 	require.Equal(t, 1, ExitCode("p", errors.New("boom"), &out))
 	require.Equal(t, "p: boom\n", out.String())
 }
+
+func TestParse(t *testing.T) {
+	newFS := func(out *bytes.Buffer) *flag.FlagSet {
+		fs := flag.NewFlagSet("p", flag.ContinueOnError)
+		fs.SetOutput(out)
+		fs.Bool("v", false, "verbose")
+		fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: p [-v] A B") }
+		return fs
+	}
+	var out bytes.Buffer
+	require.NoError(t, Parse(newFS(&out), []string{"-v", "a", "b"}, 2))
+	require.Empty(t, out.String())
+	require.ErrorIs(t, Parse(newFS(&out), []string{"a"}, 2), ErrUsage)
+	require.Contains(t, out.String(), "usage: p")
+	require.ErrorIs(t, Parse(newFS(&out), []string{"-x", "a", "b"}, 2), ErrUsage)
+	require.ErrorIs(t, Parse(newFS(&out), []string{"-h"}, 2), flag.ErrHelp)
+	require.NoError(t, Parse(newFS(&out), []string{"a", "b", "c"}, -1))
+}
