@@ -64,7 +64,11 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader) (err erro
 			err = rmErr
 		}
 	}()
-	if _, err := io.Copy(f, ctxReader{ctx, body}); err != nil {
+	var w io.Writer = f
+	if n.progress != nil {
+		w = &progressWriter{w: f, name: name, report: n.progress}
+	}
+	if _, err := io.Copy(w, ctxReader{ctx, body}); err != nil {
 		return err
 	}
 	if err := f.Chmod(0o644); err != nil {
@@ -142,4 +146,19 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// progressWriter reports the bytes written through it.
+type progressWriter struct {
+	w       io.Writer
+	name    string
+	written int64
+	report  func(name string, written int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.written += int64(n)
+	p.report(p.name, p.written)
+	return n, err
 }

@@ -67,6 +67,12 @@ type Config struct {
 	// Logger receives the node's log records. If nil, the node logs
 	// nothing. The secret is never logged.
 	Logger *slog.Logger
+
+	// Progress, if not nil, is called while Fetch writes a file, with the
+	// file's name and the bytes written so far, on the goroutine running
+	// Fetch; it should return quickly. A front-end can show a progress bar
+	// with it.
+	Progress func(name string, written int64)
 }
 
 // Node is a peer of the file-sharing network: it serves the files of its
@@ -82,6 +88,7 @@ type Node struct {
 	log        *slog.Logger
 	http       http.Handler
 	cache      *fileCache // nil: no cache
+	progress   func(name string, written int64)
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -124,6 +131,7 @@ func New(cfg Config) (*Node, error) {
 		log:        cfg.Logger,
 		known:      make(map[string]struct{}),
 		cache:      newFileCache(cfg.CacheFiles),
+		progress:   cfg.Progress,
 	}
 	if n.tr == nil {
 		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true

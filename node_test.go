@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -611,4 +612,23 @@ func TestStartOnPortZero(t *testing.T) {
 	got, err := a.Query(bg, "b.txt", nil)
 	require.NoError(t, err)
 	require.Equal(t, "from b", string(got))
+}
+
+func TestFetchReportsProgress(t *testing.T) {
+	mem := transport.NewMemory()
+	var reports []int64
+	a := startNode(t, mem, "mem://a", func(c *peer.Config) {
+		c.Progress = func(name string, written int64) {
+			require.Equal(t, "big.bin", name)
+			reports = append(reports, written)
+		}
+	})
+	b := startNode(t, mem, "mem://b")
+	require.NoError(t, a.Hello(bg, b.URL()))
+	const size = 1 << 20
+	b.put(t, "big.bin", strings.Repeat("x", size))
+	require.NoError(t, a.Fetch(bg, "big.bin", a.secret))
+	require.Greater(t, len(reports), 1, "reported along the way, not only at the end")
+	require.True(t, slices.IsSorted(reports))
+	require.EqualValues(t, size, reports[len(reports)-1])
 }

@@ -22,6 +22,7 @@ type client struct {
 	dir      string
 	root     *os.Root // dir, to tell local files from fetched ones
 	tr       transport.Transport
+	fetched  *countWriter // bytes written by the running fetch
 	out      io.Writer
 	terminal bool
 }
@@ -101,7 +102,8 @@ func (c *client) fetch(ctx context.Context, name string) {
 		fmt.Fprintf(c.out, "You have %s already.\n", name)
 		return
 	}
-	err := c.withProgress("fetching "+name, nil, func() error {
+	c.fetched.n.Store(0)
+	err := c.withProgress("fetching "+name, c.fetched, func() error {
 		return c.node.Fetch(ctx, name, c.secret)
 	})
 	switch {

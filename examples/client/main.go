@@ -89,7 +89,11 @@ func run(ctx context.Context, args []string, e env) error {
 		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	secret := peer.NewSecret()
-	node, err := peer.New(peer.Config{URL: url, Dir: dir, Secret: secret, Transport: tr, Logger: log})
+	fetched := new(countWriter) // bytes of the running fetch, for its bar
+	node, err := peer.New(peer.Config{
+		URL: url, Dir: dir, Secret: secret, Transport: tr, Logger: log,
+		Progress: func(_ string, written int64) { fetched.n.Store(written) },
+	})
 	if err != nil {
 		return err
 	}
@@ -98,7 +102,7 @@ func run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 
-	c := &client{node: node, secret: secret, dir: dir, root: root, tr: tr, out: e.stdout, terminal: e.terminal}
+	c := &client{node: node, secret: secret, dir: dir, root: root, tr: tr, fetched: fetched, out: e.stdout, terminal: e.terminal}
 	for _, u := range peers {
 		c.hello(ctx, u)
 	}

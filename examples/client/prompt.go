@@ -120,10 +120,10 @@ func readLine(ctx context.Context, in lineReader) (string, error) {
 // spinnerDelay is how long a command runs before it shows a spinner.
 const spinnerDelay = 300 * time.Millisecond
 
-// withProgress runs fn and, on a terminal, shows a spinner with the time
-// elapsed (and the bytes counted by n, if not nil) once fn has run for
-// spinnerDelay. A spinner and not a bar: the size of a file is known only
-// when it has all arrived.
+// withProgress runs fn and, on a terminal, shows a bar with the bytes
+// counted by n so far, their rate and the time elapsed, once fn has run for
+// spinnerDelay. The bar spins rather than fills: a file's size is known
+// only when it has all arrived.
 func (c *client) withProgress(desc string, n *countWriter, fn func() error) error {
 	if !c.terminal {
 		return fn()
