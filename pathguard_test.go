@@ -17,7 +17,7 @@ func TestValidName(t *testing.T) {
 	}
 	for _, name := range []string{
 		"", ".", "..", "../a", "a/../b", "a/..", "/a", "a/", "a//b", "./a", "a/./b",
-		"a\\b", "a\x00b", "a\nb", "a\x7fb", "\xff", ".filepeer-tmp-1", "d/.filepeer-tmp-1",
+		"a\\b", "a\x00b", "a\nb", "a\x7fb", "\xff", "odd\uffff", "odd\ufffe", "\xed\xa0\x80", ".filepeer-tmp-1", "d/.filepeer-tmp-1",
 		strings.Repeat("a", maxNameLen+1),
 	} {
 		if validName(name) {

@@ -1,0 +1,44 @@
+// Package peertest builds networks of filepeer nodes in memory, for unit
+// tests of topologies, faults and the query protocol, as net/http/httptest
+// does for HTTP.
+//
+// A Network is made from a test: its nodes live in the test's temporary
+// directory on a transport.Memory, and close when the test ends. Builders
+// lay out common shapes (Line, Ring, Star, Mesh, Grid, Tree, RandomRegular,
+// RandomGNP) or any graph written as an edge list (Edges). Links are
+// directed, as in the protocol, where a node knows its peers but they need
+// not know it: builders link both ways unless given Directed, and Edges
+// writes "a-b" for both ways, "a>b" for a knowing b.
+//
+// Every call between nodes passes through the network, which
+//
+//   - injects faults, per directed link (FaultLink) or per node (FaultNode),
+//     set and cleared while the network runs: Refuse, BlackHole, Latency,
+//     Drop, DropReply, Fail, narrowed to some calls with Only, Nth, First,
+//     Every and Rate; partitions (Partition, Isolate, Heal); and crashes
+//     (Node.Crash, Node.Restart);
+//   - keeps a Trace: who called whom, with which history (so at what hop),
+//     and how it ended; a failing test logs it, with the seed;
+//   - can wait, without sleeping, until no call is in flight (Idle) or the
+//     trace shows something (WaitFor);
+//   - can pass each call through the XML-RPC codec (WireCodec).
+//
+// The oracle says what a query should do on the known-peer graph: Reach,
+// the nodes whose files a query can find and how near they are, and Route,
+// the exact walk the protocol makes. Every random choice (graphs, fault
+// rates, latencies) comes from one seed: Seed replays a failing run.
+//
+// Testing a topology of your own takes a few lines:
+//
+//	func TestDiamond(t *testing.T) {
+//		net := peertest.Edges(t, "a-b a-c b-d c-d")
+//		net.Node("d").Put("song.ogg", "la la")
+//		net.FaultLink("a", "b", peertest.Refuse())
+//
+//		got, err := net.Node("a").Query(context.Background(), "song.ogg")
+//		require.NoError(t, err)
+//		require.Equal(t, "la la", string(got))
+//		require.Equal(t, []string{"c"}, net.Node("a").Known(), "a dropped b, which refused")
+//		require.Equal(t, []string{"a", "c", "d"}, net.Trace().Reached("song.ogg"))
+//	}
+package peertest
