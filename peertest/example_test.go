@@ -10,6 +10,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/peertest"
+	"github.com/stretchr/testify/require"
 )
 
 // newExampleT stands in for the *testing.T that a real test gets, which an
@@ -139,4 +140,16 @@ func ExampleBlackHole() {
 	fmt.Println(err, net.Node("a").Known())
 	// Output:
 	// context deadline exceeded [b]
+}
+
+// The README's example, kept true by running it.
+func TestREADMEDiamond(t *testing.T) {
+	net := peertest.Edges(t, "a-b a-c b-d c-d")
+	net.Node("d").Put("song.ogg", "la la")
+	net.FaultLink("a", "b", peertest.Refuse())
+
+	got, err := net.Node("a").Query(context.Background(), "song.ogg")
+	require.NoError(t, err)
+	require.Equal(t, "la la", string(got))
+	require.Equal(t, 2, net.Trace().MaxHop())
 }
