@@ -226,15 +226,29 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // caller must call n.calls.Done when it returns. The context it gives ends
 // with ctx or when the node closes; cancel releases it.
 func (n *Node) enter(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := n.register(); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := n.bind(ctx)
+	return ctx, cancel, nil
+}
+
+// register is enter without the context, for a call that may need none.
+func (n *Node) register() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return nil, nil, ErrClosed
+		return ErrClosed
 	}
 	n.calls.Add(1)
+	return nil
+}
+
+// bind returns a context that ends with ctx or when the node closes.
+func (n *Node) bind(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(n.ctx, cancel)
-	return ctx, func() { stop(); cancel() }, nil
+	return ctx, func() { stop(); cancel() }
 }
 
 // Query returns the contents of the file name: from Dir if it is there,
@@ -260,26 +274,25 @@ func (n *Node) Query(ctx context.Context, name string, history []string) ([]byte
 // The caller must close the body. A body relayed from a peer ends early
 // with an error if ctx ends or the node closes.
 func (n *Node) QueryReader(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
-	ctx, cancel, err := n.enter(ctx)
-	if err != nil {
+	if err := n.register(); err != nil {
 		return nil, err
 	}
 	defer n.calls.Done()
 	for _, h := range history {
 		if !validURL(h) {
-			cancel()
 			return nil, fmt.Errorf("peer: query %q: history holds %q, which no peer could be sent", truncate(name), truncate(h))
 		}
 	}
 	f, err := n.open(name)
 	switch {
 	case err == nil:
-		cancel()
+		// A file of Dir needs no context: the commonest query makes
+		// none (two allocations and a registration with n.ctx).
 		return f, nil
 	case !errors.Is(err, ErrUnhandled):
-		cancel()
 		return nil, err
 	}
+	ctx, cancel := n.bind(ctx)
 	body, err := n.passOn(ctx, name, history)
 	if err != nil {
 		cancel()

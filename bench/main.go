@@ -6,7 +6,10 @@
 //	go run ./bench            # the full table, about a minute
 //	go run ./bench -quick     # fewer rounds, a few seconds
 //
-// It needs python3 on the PATH for the Python column.
+// It needs python3 on the PATH for the Python column. Each figure is the
+// median of several rounds, and the rounds visit the servers in turn, so
+// that a machine whose load changes while the harness runs (a shared
+// one) does not favour whichever server was measured at a quiet moment.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,13 +64,15 @@ func main() {
 	}
 }
 
-// rounds sets how much work each measurement does.
-type rounds struct{ small, chain, big, clients, perClient int }
+// rounds sets how much work each measurement does: in each of n rounds,
+// small and chain sequential calls, big transfers of each kind, and
+// clients concurrent clients making perClient calls each.
+type rounds struct{ n, small, chain, big, clients, perClient int }
 
 func run(quick bool) error {
-	r := rounds{small: 2000, chain: 300, big: 6, clients: 16, perClient: 400}
+	r := rounds{n: 7, small: 400, chain: 60, big: 2, clients: 16, perClient: 80}
 	if quick {
-		r = rounds{small: 200, chain: 30, big: 1, clients: 16, perClient: 40}
+		r = rounds{n: 1, small: 200, chain: 30, big: 1, clients: 16, perClient: 40}
 	}
 	work, err := os.MkdirTemp("", "filepeer-bench")
 	if err != nil {
@@ -141,17 +147,46 @@ func run(quick bool) error {
 	if pyURLs != nil {
 		cols = append(cols, &column{name: "python", url: pyURLs[0]})
 	}
+	chainURL := map[string]string{"filepeer": goURLs[0]}
+	if pyURLs != nil {
+		chainURL["python"] = pyURLs[0]
+	}
+	measures := []struct {
+		name string
+		run  func(col *column) float64
+	}{
+		{"small µs", func(col *column) float64 { return c.latency(col.url, reqs["small"], r.small) }},
+		{"chain µs", func(col *column) float64 {
+			if col.name == "ceiling" {
+				return 6 * c.latency(col.url, reqs["small"], r.chain)
+			}
+			return c.latency(chainURL[col.name], request("query", "chain.txt"), r.chain)
+		}},
+		{"text MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["text"], files["text16.txt"], r.big)
+		}},
+		{"binary MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["binary"], files["binary16.bin"], r.big)
+		}},
+		{"16 clients calls/s", func(col *column) float64 {
+			calls, failed := c.concurrent(col.url, reqs["small"], r.clients, r.perClient)
+			col.res["errors"] += failed
+			return calls
+		}},
+	}
 	for _, col := range cols {
 		col.res = map[string]float64{}
-		col.res["small µs"] = c.latency(col.url, reqs["small"], r.small)
-		col.res["text MB/s"] = c.throughput(col.url, reqs["text"], files["text16.txt"], r.big)
-		col.res["binary MB/s"] = c.throughput(col.url, reqs["binary"], files["binary16.bin"], r.big)
-		col.res["16 clients calls/s"], col.res["errors"] = c.concurrent(col.url, reqs["small"], r.clients, r.perClient)
 	}
-	cols[0].res["chain µs"] = 6 * cols[0].res["small µs"]
-	cols[1].res["chain µs"] = c.latency(goURLs[0], request("query", "chain.txt"), r.chain)
-	if pyURLs != nil {
-		cols[2].res["chain µs"] = c.latency(pyURLs[0], request("query", "chain.txt"), r.chain)
+	for _, m := range measures {
+		samples := map[*column][]float64{}
+		for range r.n {
+			for _, col := range cols {
+				samples[col] = append(samples[col], m.run(col))
+			}
+		}
+		for _, col := range cols {
+			col.res[m.name] = median(samples[col])
+		}
 	}
 
 	fmt.Printf("filepeer side by side: %s/%s, %d cores, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel())
@@ -181,9 +216,18 @@ func run(quick bool) error {
 		fmt.Fprintln(w, line)
 	}
 	w.Flush()
+	fmt.Printf("each figure: the median of %d rounds taken in turn; errors: failed calls in all rounds.\n", r.n)
 	fmt.Println("small µs: one query of a 100-byte file; chain µs: a file five hops away (ceiling: six small calls);")
-	fmt.Println("MB/s: 16 MiB replies; a failed transfer shows 0 (the Python node cannot serve binary files).")
+	fmt.Println("MB/s: 16 MiB replies; a failed transfer shows 0.")
 	return nil
+}
+
+func median(v []float64) float64 {
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func format(v float64) string {
@@ -283,6 +327,31 @@ func (c *client) call(url string, req []byte) ([]byte, error) {
 	return body, nil
 }
 
+// drain makes a call and reads the reply through a small buffer, as a
+// client that stores it would, rather than into one growing slice: a
+// 16 MiB reply read whole cost the client more than the servers took to
+// send it. It returns the reply's length.
+func (c *client) drain(url string, req []byte) (int64, error) {
+	resp, err := c.hc.Post(url, "text/xml", bytes.NewReader(req))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	head := make([]byte, 200)
+	n, err := io.ReadFull(resp.Body, head)
+	if err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK || bytes.Contains(head[:n], []byte("<fault>")) {
+		return 0, fmt.Errorf("status %d: %.200s", resp.StatusCode, head[:n])
+	}
+	m, err := io.Copy(io.Discard, resp.Body)
+	return int64(n) + m, err
+}
+
 // latency is the mean time of n sequential calls, in µs.
 func (c *client) latency(url string, req []byte, n int) float64 {
 	for range 20 {
@@ -299,12 +368,12 @@ func (c *client) latency(url string, req []byte, n int) float64 {
 
 // throughput is the file's size over the mean time to receive it, in MB/s.
 func (c *client) throughput(url string, req []byte, size int64, n int) float64 {
-	if _, err := c.call(url, req); err != nil {
+	if _, err := c.drain(url, req); err != nil {
 		return 0
 	}
 	start := time.Now()
 	for range n {
-		if _, err := c.call(url, req); err != nil {
+		if _, err := c.drain(url, req); err != nil {
 			return 0
 		}
 	}

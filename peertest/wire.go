@@ -35,9 +35,9 @@ type wireNet struct {
 
 func newWireNet(n *Network) *wireNet {
 	w := &wireNet{handlers: make(map[string]http.Handler)}
-	// CallTimeout -1: only the caller's context bounds a call, as on the
+	// CallTimeout and StallTimeout -1: only the caller's context bounds a call, as on the
 	// in-memory network, so that BlackHole waits for the caller's deadline.
-	w.client = transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: -1, RoundTripper: w})
+	w.client = transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: -1, StallTimeout: -1, RoundTripper: w})
 	n.tb.Cleanup(func() { w.client.Close() })
 	return w
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -22,6 +23,7 @@ import (
 // Defaults of XMLRPCConfig.
 const (
 	DefaultCallTimeout       = 60 * time.Second
+	DefaultStallTimeout      = 60 * time.Second
 	DefaultMaxReplyBytes     = 16 << 30
 	DefaultMaxRequestBytes   = 1 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -35,12 +37,23 @@ var ErrClosed = errors.New("transport: closed")
 // XMLRPCConfig configures an XML-RPC transport. The zero value is ready to
 // use.
 type XMLRPCConfig struct {
-	// CallTimeout bounds every outgoing call, from sending the request to
-	// reading the last byte of the reply, on top of the caller's context.
-	// If zero, it is DefaultCallTimeout (60s): enough for a large file on
-	// a LAN, so raise it for large files over slow links. If negative,
-	// only the caller's context bounds a call.
+	// CallTimeout bounds the wait for a reply to begin, on top of the
+	// caller's context: from sending the request to receiving the reply's
+	// HTTP headers. The body that follows, a file of any size, is bounded
+	// by StallTimeout instead, so a multi-GiB transfer is not cut off
+	// while it moves. A node answers query as soon as it has the file in
+	// hand, but answers fetch only once it has stored the file: raise
+	// CallTimeout for fetches of large files. If zero, it is
+	// DefaultCallTimeout (60s). If negative, only the caller's context
+	// bounds the wait.
 	CallTimeout time.Duration
+
+	// StallTimeout bounds each wait for more of a reply's body: a read
+	// that gets no byte for this long fails, so a peer that stops sending
+	// in mid-file cannot hold a call forever. Time the caller spends
+	// between reads does not count. If zero, it is DefaultStallTimeout
+	// (60s). If negative, only the caller's context bounds the body.
+	StallTimeout time.Duration
 
 	// MaxReplyBytes caps the size of a reply, counted after gzip is
 	// undone; a larger reply fails with an error as soon as it passes the
@@ -77,9 +90,18 @@ type XMLRPCConfig struct {
 // Python's xmlrpc.client and xmlrpc.server, so that Go and Python nodes form
 // one network. Safe for concurrent use.
 type XMLRPC struct {
-	cfg    XMLRPCConfig
-	client *http.Client
-	own    *http.Transport // nil if cfg.RoundTripper was given
+	cfg XMLRPCConfig
+	// rt makes the calls. It is used directly rather than through an
+	// http.Client, which would only add a redirect policy (a peer is its
+	// URL: redirects are never followed) and a dozen allocations a call.
+	rt  http.RoundTripper
+	own *http.Transport // nil if cfg.RoundTripper was given
+
+	// peers caches Dial's clients by URL, up to maxDialCache of them: a
+	// node dials the peer it asks on every query it passes on, and
+	// parsing the URL each time was a tenth of a relay hop's allocations.
+	peers  sync.Map // string → *xmlrpcPeer
+	npeers atomic.Int32
 
 	mu sync.Mutex
 	// guards closed
@@ -91,6 +113,7 @@ var _ Transport = (*XMLRPC)(nil)
 // NewXMLRPC returns an XML-RPC transport configured by cfg.
 func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 	cfg.CallTimeout = orDefault(cfg.CallTimeout, DefaultCallTimeout)
+	cfg.StallTimeout = orDefault(cfg.StallTimeout, DefaultStallTimeout)
 	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
@@ -123,11 +146,7 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 		}
 		rt = t.own
 	}
-	t.client = &http.Client{
-		Transport: rt,
-		// A peer is its URL: a redirect to elsewhere is not that peer.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	t.rt = rt
 	return t
 }
 
@@ -264,6 +283,9 @@ func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
 	if t.isClosed() {
 		return nil, ErrClosed
 	}
+	if p, ok := t.peers.Load(rawURL); ok {
+		return p.(*xmlrpcPeer), nil
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial: %w", err)
@@ -278,111 +300,258 @@ func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
 		u.Path = "/RPC2"
 	}
 	u.Fragment = ""
-	return &xmlrpcPeer{t: t, url: rawURL, endpoint: u.String()}, nil
+	p := &xmlrpcPeer{t: t, url: rawURL, endpoint: u}
+	// Any string may come to Dial (a hello checks its URL so), hence the
+	// cap, which a node's own known peers stay well under.
+	if t.npeers.Load() < maxDialCache {
+		if _, loaded := t.peers.LoadOrStore(rawURL, p); !loaded {
+			t.npeers.Add(1)
+		}
+	}
+	return p, nil
 }
+
+// maxDialCache caps XMLRPC.peers.
+const maxDialCache = 256
 
 // xmlrpcPeer is the client side of the XML-RPC transport.
 type xmlrpcPeer struct {
 	t        *XMLRPC
-	url      string // as dialled, for errors
-	endpoint string // where requests are posted
+	url      string   // as dialled, for errors
+	endpoint *url.URL // where requests are posted; never modified
 }
 
 var _ Lister = (*xmlrpcPeer)(nil)
 
-// call posts a request and returns a decoder for the reply, with the
-// call's context (under the transport's CallTimeout). The caller must call
-// done, which may be called more than once, when it has read the reply.
-func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (d *xmlDecoder, callCtx context.Context, done func(), err error) {
+// callHeader is the header of every request. Requests share it: a
+// RoundTripper must not modify a request.
+var callHeader = http.Header{
+	"Content-Type":    {"text/xml"},
+	"Accept-Encoding": {"gzip"},
+	"User-Agent":      {"filepeer"},
+}
+
+// Errors of the transport's own time limits. They wrap
+// context.DeadlineExceeded, as a deadline of the caller's would.
+var (
+	errHeaderTimeout = fmt.Errorf("no reply within the call timeout: %w", context.DeadlineExceeded)
+	errStallTimeout  = fmt.Errorf("reply stalled for longer than the stall timeout: %w", context.DeadlineExceeded)
+)
+
+// xmlrpcCall is one call in flight: the request's context, the timer that
+// enforces CallTimeout and StallTimeout, and the reply being decoded. It
+// is one allocation, with its decoder and readers inside.
+type xmlrpcCall struct {
+	c      *xmlrpcPeer
+	method string
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	// timer cancels the call: CallTimeout after the request is sent
+	// until the headers arrive, then StallTimeout during each read of
+	// the body. nil if both are off.
+	timer   *time.Timer
+	reading atomic.Bool // the timer is timing a read of the body
+	resp    *http.Response
+	br      *bufio.Reader // pooled; nil once returned
+	d       xmlDecoder
+	cap     capReader
+	body    stallReader
+	// reqBody is the request's body, kept here to save an allocation. It
+	// goes out as io.NopCloser of a *bytes.Reader, which net/http knows
+	// to be in memory: a body of another type made it flush the headers
+	// in a write of their own.
+	reqBody bytes.Reader
+	ended   atomic.Bool
+}
+
+// expire is the timer's function.
+func (k *xmlrpcCall) expire() {
+	if k.reading.Load() {
+		k.cancel(errStallTimeout)
+	} else {
+		k.cancel(errHeaderTimeout)
+	}
+}
+
+// end releases the call: it closes the reply, which frees the connection
+// if the reply was read to its end and drops it otherwise, and stops the
+// timer. It may be called more than once, from any goroutine.
+func (k *xmlrpcCall) end() {
+	if k.ended.Swap(true) {
+		return
+	}
+	if k.timer != nil {
+		k.timer.Stop()
+	}
+	if k.resp != nil {
+		k.resp.Body.Close()
+	}
+	k.cancel(nil)
+}
+
+// recycle ends the call and returns its buffer to the pool. Only the
+// goroutine that reads the reply may call it, once it is done reading:
+// a Close racing a Read must not hand the buffer on.
+func (k *xmlrpcCall) recycle() {
+	k.end()
+	if k.br != nil {
+		br := k.br
+		k.br, k.d.r = nil, nil
+		br.Reset(nil)
+		if br.Size() == ioChunk {
+			bigReaders.Put(br)
+		} else {
+			smallReaders.Put(br)
+		}
+	}
+}
+
+// Readers for replies, pooled: a call allocated a new one each time, 64
+// KiB for a file.
+var (
+	smallReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, smallReply) }}
+	bigReaders   = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, ioChunk) }}
+)
+
+// smallReply is the buffer of a reply whose length says it is small.
+const smallReply = 4 << 10
+
+// fail ends the call with err, in the words of the call. The context is
+// asked why it ended before end cancels it.
+func (k *xmlrpcCall) fail(err error) error {
+	err = fmt.Errorf("transport: %s %s: %w", k.method, k.c.url, ctxErr(k.ctx, err))
+	k.end()
+	return err
+}
+
+// stallReader reads a reply's body, timing each read with StallTimeout.
+type stallReader struct {
+	k     *xmlrpcCall
+	r     io.Reader
+	stall time.Duration // 0: untimed
+}
+
+func (s *stallReader) Read(p []byte) (int, error) {
+	if s.stall <= 0 || s.k.ended.Load() {
+		return s.r.Read(p)
+	}
+	s.k.reading.Store(true)
+	s.k.timer.Reset(s.stall)
+	n, err := s.r.Read(p)
+	s.k.timer.Stop()
+	return n, err
+}
+
+// call posts a request and returns the call, its reply's decoder ready.
+// The caller must end or recycle it.
+func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xmlrpcCall, error) {
 	if c.t.isClosed() {
-		return nil, nil, nil, ErrClosed
+		return nil, ErrClosed
 	}
 	body, err := encodeCall(method, args...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
+		return nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
 	}
-	cancel := context.CancelFunc(func() {})
-	if c.t.cfg.CallTimeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.t.cfg.CallTimeout)
+	k := &xmlrpcCall{c: c, method: method}
+	k.ctx, k.cancel = context.WithCancelCause(ctx)
+	cfg := &c.t.cfg
+	switch {
+	case cfg.CallTimeout > 0:
+		k.timer = time.AfterFunc(cfg.CallTimeout, k.expire)
+	case cfg.StallTimeout > 0:
+		// No wait for the headers is timed: the timer is made stopped,
+		// for the reads of the body to arm.
+		k.timer = time.AfterFunc(math.MaxInt64, k.expire)
+		k.timer.Stop()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	k.reqBody.Reset(body)
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           c.endpoint,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        callHeader,
+		Body:          io.NopCloser(&k.reqBody),
+		ContentLength: int64(len(body)),
+		// The transport may resend a request that it could not write
+		// on a reused connection.
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		Host:    c.endpoint.Host,
+	}).WithContext(k.ctx)
+	k.resp, err = c.t.rt.RoundTrip(req)
+	if k.timer != nil {
+		k.timer.Stop()
+	}
 	if err != nil {
-		cancel()
-		return nil, nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
+		k.resp = nil
+		return nil, k.fail(&url.Error{Op: "Post", URL: c.endpoint.String(), Err: err})
 	}
-	req.Header.Set("Content-Type", "text/xml")
-	req.Header.Set("Accept-Encoding", "gzip")
-	req.Header.Set("User-Agent", "filepeer")
-	resp, err := c.t.client.Do(req)
-	if err != nil {
-		cancel()
-		return nil, nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
-	}
-	done = sync.OnceFunc(func() {
-		resp.Body.Close()
-		cancel()
-	})
-	fail := func(err error) (*xmlDecoder, context.Context, func(), error) {
-		done()
-		return nil, nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
-	}
+	resp := k.resp
 	if resp.StatusCode != http.StatusOK {
 		// Read a little so that the connection may be reused.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return fail(fmt.Errorf("HTTP %s (redirects are not followed)", resp.Status))
+		return nil, k.fail(fmt.Errorf("HTTP %s (redirects are not followed)", resp.Status))
 	}
-	maxReply := c.t.cfg.MaxReplyBytes
+	maxReply := cfg.MaxReplyBytes
 	if resp.ContentLength > maxReply {
-		return fail(fmt.Errorf("reply of %d bytes exceeds the cap of %d", resp.ContentLength, maxReply))
+		return nil, k.fail(fmt.Errorf("reply of %d bytes exceeds the cap of %d", resp.ContentLength, maxReply))
 	}
+	k.body = stallReader{k: k, r: resp.Body, stall: cfg.StallTimeout}
+	var r io.Reader = &k.body
 	// A small reply gets a small buffer: most calls are small.
-	bufSize := ioChunk
-	if resp.ContentLength >= 0 && resp.ContentLength < ioChunk {
-		bufSize = max(int(resp.ContentLength)+1, 512)
-	}
-	var r io.Reader = resp.Body
+	small := resp.ContentLength >= 0 && resp.ContentLength < smallReply
 	switch enc := strings.ToLower(resp.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(resp.Body)
+		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return fail(fmt.Errorf("gzip reply: %w", err))
+			return nil, k.fail(fmt.Errorf("gzip reply: %w", err))
 		}
 		r = zr
-		bufSize = ioChunk
+		small = false
 	default:
-		return fail(fmt.Errorf("unsupported Content-Encoding %q", enc))
+		return nil, k.fail(fmt.Errorf("unsupported Content-Encoding %q", enc))
 	}
-	r = &capReader{r: r, left: maxReply, max: maxReply}
-	d = newXMLDecoder(bufio.NewReaderSize(r, bufSize), min(maxReply, DefaultMaxRequestBytes*64))
-	return d, ctx, done, nil
+	k.cap = capReader{r: r, left: maxReply, max: maxReply}
+	if small {
+		k.br = smallReaders.Get().(*bufio.Reader)
+	} else {
+		k.br = bigReaders.Get().(*bufio.Reader)
+	}
+	k.br.Reset(&k.cap)
+	k.d = xmlDecoder{r: k.br, budget: min(maxReply, DefaultMaxRequestBytes*64)}
+	return k, nil
 }
 
 // smallCall makes a call whose reply is a small value.
 func (c *xmlrpcPeer) smallCall(ctx context.Context, method string, args ...any) (any, error) {
-	d, ctx, done, err := c.call(ctx, method, args...)
+	k, err := c.call(ctx, method, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer done()
-	f, err := d.replyStart()
+	defer k.recycle()
+	f, err := k.d.replyStart()
 	if err == nil && f != nil {
 		return nil, f
 	}
 	var v any
 	if err == nil {
-		v, err = d.replyValue()
+		v, err = k.d.replyValue()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("transport: %s %s: %w", method, c.url, ctxErr(ctx, err))
+		return nil, k.fail(err)
 	}
 	return v, nil
 }
 
-// ctxErr prefers the context's error to the read error it caused.
+// ctxErr prefers the reason the context ended to the read error it caused.
 func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%w (%v)", cerr, err)
+	if ctx.Err() == nil {
+		return err
+	}
+	if cause := context.Cause(ctx); !errors.Is(err, cause) {
+		return fmt.Errorf("%w (%v)", cause, err)
 	}
 	return err
 }
@@ -393,13 +562,13 @@ func (c *xmlrpcPeer) Query(ctx context.Context, name string, history []string) (
 	if history == nil {
 		history = []string{}
 	}
-	d, ctx, done, err := c.call(ctx, "query", name, history)
+	k, err := c.call(ctx, "query", name, history)
 	if err != nil {
 		return nil, err
 	}
-	f, err := d.replyStart()
+	f, err := k.d.replyStart()
 	if err == nil && f != nil {
-		done()
+		k.recycle()
 		return nil, f
 	}
 	var (
@@ -407,13 +576,12 @@ func (c *xmlrpcPeer) Query(ctx context.Context, name string, history []string) (
 		text bool
 	)
 	if err == nil {
-		r, text, err = d.valueStream()
+		r, text, err = k.d.valueStream()
 	}
 	if err != nil {
-		done()
-		return nil, fmt.Errorf("transport: query %s: %w", c.url, ctxErr(ctx, err))
+		return nil, k.fail(err)
 	}
-	return &replyBody{r: r, text: text, done: done, ctx: ctx, url: c.url}, nil
+	return &replyBody{r: r, text: text, k: k}, nil
 }
 
 // Hello tells the node about url.
@@ -455,9 +623,7 @@ func (c *xmlrpcPeer) List(ctx context.Context) ([]string, error) {
 type replyBody struct {
 	r      io.Reader
 	text   bool
-	done   func() // idempotent
-	ctx    context.Context
-	url    string
+	k      *xmlrpcCall
 	err    error // sticky
 	closed atomic.Bool
 }
@@ -475,10 +641,10 @@ func (b *replyBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.err = io.EOF
 		// The document is read to its end: free the connection for the
-		// next call.
-		b.done()
+		// next call, and the buffer for the next reply.
+		b.k.recycle()
 	default:
-		b.err = fmt.Errorf("transport: query %s: %w", b.url, ctxErr(b.ctx, err))
+		b.err = fmt.Errorf("transport: query %s: %w", b.k.c.url, ctxErr(b.k.ctx, err))
 	}
 	if err != nil {
 		return n, b.err
@@ -494,7 +660,7 @@ func (b *replyBody) IsText() bool { return b.text }
 // to its end.
 func (b *replyBody) Close() error {
 	b.closed.Store(true)
-	b.done()
+	b.k.end()
 	return nil
 }
 

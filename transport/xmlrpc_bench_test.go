@@ -9,8 +9,8 @@ import (
 	"unicode/utf8"
 )
 
-// codecText is text with the characters that need escaping and some
-// beyond ASCII.
+// codecText is text dense with the characters that need escaping and
+// with characters beyond ASCII: a worst case.
 func codecText(size int) []byte {
 	r := rand.New(rand.NewPCG(3, 4))
 	words := []string{"file", "peer", "sharing", "über", "<xml>", "a&b", "🙂", "node", "query", "history"}
@@ -26,8 +26,44 @@ func codecText(size int) []byte {
 	return t
 }
 
+// proseText is text like a shared document: lines of prose and code, an
+// entity every 20-40 bytes, a little beyond ASCII.
+func proseText(size int) []byte {
+	lines := []string{
+		"The book's nodes share files over XML-RPC; each knows a few peers.\n",
+		"\tif len(history) >= maxHistory && !found { return fault(100) } // <- limit\n",
+		"A query travels at most five hops: Zürich → Genève → Köln, then stops.\n",
+		"Text goes out as <string>, everything else as <base64>, so Python can write it.\n",
+	}
+	var b bytes.Buffer
+	for i := 0; b.Len() < size; i++ {
+		b.WriteString(lines[i*7%len(lines)])
+	}
+	t := b.Bytes()[:size]
+	for !utf8.Valid(t) {
+		t = t[:len(t)-1]
+	}
+	return t
+}
+
 func BenchmarkCodec(b *testing.B) {
-	text := codecText(4 << 20)
+	for _, kind := range []string{"dense", "prose", "fox"} {
+		var text []byte
+		switch kind {
+		case "dense":
+			text = codecText(4 << 20)
+		case "prose":
+			text = proseText(4 << 20)
+		case "fox":
+			// The text of go run ./bench: an entity every 20 bytes.
+			line := []byte("the quick brown fox jumps over the lazy dog & friends <again>\n")
+			text = bytes.Repeat(line, 4<<20/len(line))
+		}
+		b.Run("text="+kind, func(b *testing.B) { benchCodec(b, text) })
+	}
+}
+
+func benchCodec(b *testing.B, text []byte) {
 	esc, _, err := appendEscaped(nil, text, true)
 	if err != nil {
 		b.Fatal(err)

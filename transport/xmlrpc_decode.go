@@ -16,6 +16,7 @@ package transport
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -55,17 +56,6 @@ func syntaxErrorf(format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// charPlain marks the bytes a text run may copy as they are: printable
-// ASCII other than '&' and '<', tab and LF. Read only.
-var charPlain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = true
-	}
-	t['&'], t['<'] = false, false
-	t['\t'], t['\n'] = true, true
-	return t
-}()
-
 // isXMLChar reports whether r may appear in an XML 1.0 document.
 func isXMLChar(r rune) bool {
 	switch {
@@ -94,16 +84,23 @@ type xmlDecoder struct {
 	pend    []byte
 	pendBuf [utf8.UTFMax]byte
 	started bool
+	// slow counts down the characters to read one at a time, after the
+	// bulk path refused the text they are in.
+	slow int
 }
 
 func newXMLDecoder(r *bufio.Reader, budget int64) *xmlDecoder {
 	return &xmlDecoder{r: r, budget: budget}
 }
 
-// eof turns the end of the stream in mid-document into an error.
+// errEndOfDocument reports the end of the stream in mid-document. It is a
+// value, not made per call, because expectEOF meets it on every document.
+var errEndOfDocument error = &SyntaxError{Msg: "unexpected end of document"}
+
+// eofError turns the end of the stream in mid-document into an error.
 func eofError(err error) error {
 	if err == io.EOF {
-		return syntaxErrorf("unexpected end of document")
+		return errEndOfDocument
 	}
 	return err
 }
@@ -180,43 +177,99 @@ func (d *xmlDecoder) readTag() (t tag, skip bool, err error) {
 		d.r.Discard(1)
 		t.end = true
 	}
-	var sb strings.Builder
-	for {
-		c, err := d.r.ReadByte()
-		if err != nil {
-			return tag{}, false, eofError(err)
-		}
-		if c == '>' {
-			break
-		}
-		if sb.Len() >= maxTagLen {
-			return tag{}, false, syntaxErrorf("tag longer than %d bytes", maxTagLen)
-		}
-		sb.WriteByte(c)
+	raw, err := d.tagText()
+	if err != nil {
+		return tag{}, false, err
 	}
-	s := sb.String()
-	if !t.end && strings.HasSuffix(s, "/") {
+	s := raw
+	if !t.end && len(s) > 0 && s[len(s)-1] == '/' {
 		t.empty = true
 		s = s[:len(s)-1]
 	}
 	// Attributes are allowed and ignored: XML-RPC defines none.
-	name, rest, _ := strings.Cut(s, " ")
-	if i := strings.IndexAny(name, "\t\r\n"); i >= 0 {
-		name, rest = name[:i], name[i:]
+	name, rest := s, []byte(nil)
+	if i := bytes.IndexAny(s, " \t\r\n"); i >= 0 {
+		name, rest = s[:i], s[i:]
 	}
-	if name == "" || !validName(name) {
-		return tag{}, false, syntaxErrorf("bad tag <%s>", truncateQ(s))
+	if len(name) == 0 || !validName(name) {
+		return tag{}, false, syntaxErrorf("bad tag <%s>", truncateQ(string(raw)))
 	}
-	if t.end && strings.TrimLeft(rest, " \t\r\n") != "" {
-		return tag{}, false, syntaxErrorf("bad end tag </%s>", truncateQ(s))
+	if t.end && len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
+		return tag{}, false, syntaxErrorf("bad end tag </%s>", truncateQ(string(raw)))
 	}
-	t.name = name
+	t.name = elementName(name)
 	return t, false, nil
+}
+
+// tagText reads the rest of a tag through its '>' and returns what lies
+// before the '>'. The bytes are valid until the next read.
+func (d *xmlDecoder) tagText() ([]byte, error) {
+	// Most tags sit whole in the buffer: take them from there.
+	buf, _ := d.r.Peek(d.r.Buffered())
+	if k := bytes.IndexByte(buf[:min(len(buf), maxTagLen+1)], '>'); k >= 0 {
+		d.r.Discard(k + 1)
+		return buf[:k], nil
+	}
+	var b []byte
+	for {
+		c, err := d.r.ReadByte()
+		if err != nil {
+			return nil, eofError(err)
+		}
+		if c == '>' {
+			return b, nil
+		}
+		if len(b) >= maxTagLen {
+			return nil, syntaxErrorf("tag longer than %d bytes", maxTagLen)
+		}
+		b = append(b, c)
+	}
+}
+
+// elementName returns name as a string, without allocating for the
+// elements of XML-RPC: a call or a reply has a dozen tags, and building
+// each name a byte at a time was a fifth of a small call's allocations.
+func elementName(name []byte) string {
+	switch string(name) {
+	case "value":
+		return "value"
+	case "string":
+		return "string"
+	case "param":
+		return "param"
+	case "params":
+		return "params"
+	case "array":
+		return "array"
+	case "data":
+		return "data"
+	case "methodCall":
+		return "methodCall"
+	case "methodName":
+		return "methodName"
+	case "methodResponse":
+		return "methodResponse"
+	case "base64":
+		return "base64"
+	case "int":
+		return "int"
+	case "i4":
+		return "i4"
+	case "struct":
+		return "struct"
+	case "member":
+		return "member"
+	case "name":
+		return "name"
+	case "fault":
+		return "fault"
+	}
+	return string(name)
 }
 
 // validName reports whether s is an element name this decoder accepts: the
 // ASCII part of XML's names, which covers every XML-RPC element.
-func validName(s string) bool {
+func validName(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -281,8 +334,7 @@ func (d *xmlDecoder) expectEOF() error {
 	if err == nil {
 		return syntaxErrorf("%s after the end of the document", t)
 	}
-	var se *SyntaxError
-	if errors.As(err, &se) && se.Msg == "unexpected end of document" {
+	if err == errEndOfDocument {
 		return nil
 	}
 	return err
@@ -304,36 +356,20 @@ func (d *xmlDecoder) readChars(p []byte) (n int, err error) {
 			return 0, eofError(err)
 		}
 		buf, _ := d.r.Peek(d.r.Buffered())
-		// Decode what the buffered window holds of plain text and the
-		// three entities Python writes, without a call per character.
-		i := 0
-		for i < len(buf) && n < len(p) {
-			j := i + textRun(buf[i:i+min(len(buf)-i, len(p)-n)], &charPlain)
-			n += copy(p[n:], buf[i:j])
-			i = j
-			if i == len(buf) || n == len(p) || buf[i] != '&' {
-				break
+		if d.slow <= 0 {
+			i, m, refused := bulkChars(p[n:], buf)
+			n += m
+			if i > 0 {
+				d.r.Discard(i)
+				continue
 			}
-			switch rest := buf[i:]; {
-			case len(rest) >= 5 && string(rest[:5]) == "&amp;":
-				p[n] = '&'
-				i += 5
-			case len(rest) >= 4 && string(rest[:4]) == "&lt;":
-				p[n] = '<'
-				i += 4
-			case len(rest) >= 4 && string(rest[:4]) == "&gt;":
-				p[n] = '>'
-				i += 4
-			default:
-				goto slow
-			}
-			n++
+			// Text the bulk path refused holds a character that is
+			// not allowed: go one character at a time through it,
+			// to the error, rather than check it whole again after
+			// each character.
+			d.slow = refused
 		}
-	slow:
-		if i > 0 {
-			d.r.Discard(i)
-			continue
-		}
+		d.slow--
 		switch c := buf[0]; {
 		case c == '<':
 			if n > 0 {
@@ -354,6 +390,10 @@ func (d *xmlDecoder) readChars(p []byte) (n int, err error) {
 			}
 			p[n] = '\n'
 			n++
+		case c >= 0x20 && c < utf8.RuneSelf, c == '\t', c == '\n':
+			p[n] = c
+			n++
+			d.r.Discard(1)
 		case c < utf8.RuneSelf:
 			return n, syntaxErrorf("character %#x is not allowed in XML", c)
 		default:
@@ -377,6 +417,32 @@ func (d *xmlDecoder) readChars(p []byte) (n int, err error) {
 		}
 	}
 	return n, nil
+}
+
+// bulkChars decodes into p what it can of the buffered text buf in bulk:
+// text up to the next tag, up to an entity other than the four this
+// package and Python write, or up to what it cannot check whole (a
+// character cut short by the end of buf). It returns the bytes of buf
+// used and of p written; readChars does the rest one character at a time.
+// If the text holds a character XML does not allow, it uses nothing and
+// returns the length of the text it refused.
+func bulkChars(p, buf []byte) (used, written, refused int) {
+	// Decoding never lengthens text, so len(p) bytes of input fit.
+	seg := buf[:min(len(buf), len(p))]
+	if k := bytes.IndexByte(seg, '<'); k >= 0 {
+		seg = seg[:k]
+	}
+	seg = seg[:len(seg)-incompleteTail(seg)]
+	if !utf8.Valid(seg) || hasNonChars(seg) {
+		return 0, 0, len(seg)
+	}
+	written, used, ctl := decodeValid(p, seg)
+	// decodeValid counted the bytes below 0x20 it read: all must be
+	// tabs, LFs and CRs.
+	if ctl != 0 && ctl != bytes.Count(seg[:used], []byte{'\n'})+bytes.Count(seg[:used], []byte{'\t'})+bytes.Count(seg[:used], []byte{'\r'}) {
+		return 0, 0, len(seg)
+	}
+	return used, written, 0
 }
 
 // putRune writes r to p, keeping what does not fit for the next read.
@@ -831,31 +897,41 @@ func (s *textStream) Read(p []byte) (int, error) {
 	return 0, s.err
 }
 
+// The end tags that close a reply after an untyped value and after a
+// typed one. Read only.
+var (
+	afterValue = []string{"param", "params", "methodResponse"}
+	afterTyped = []string{"value", "param", "params", "methodResponse"}
+)
+
 // valueStream reads the value of a reply after replyStart as a stream of
 // file contents: a <string>, an untyped value or <base64>. text reports
 // which kind it was.
 func (d *xmlDecoder) valueStream() (r io.Reader, text bool, err error) {
-	after := []string{"param", "params", "methodResponse"}
+	after := afterValue
 	// Hold back leading whitespace: it is the value itself if the value
 	// turns out to be untyped, and mere layout if a type tag follows.
+	// Replies have none there, as a rule: look before making a buffer.
 	var lead []byte
-	buf := make([]byte, 4096)
-	for {
-		n, err := d.readChars(buf)
-		lead = append(lead, buf[:n]...)
-		if err == errAtTag {
-			break
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if strings.Trim(string(buf[:n]), " \t\r\n") != "" {
-			// Untyped text: the value is everything up to </value>.
-			s := &textStream{d: d, end: "value", after: after}
-			return io.MultiReader(strings.NewReader(string(lead)), s), true, nil
-		}
-		if len(lead) > maxLeadingSpace {
-			return nil, false, syntaxErrorf("more than %d bytes of whitespace in a value", maxLeadingSpace)
+	if b, _ := d.r.Peek(1); len(b) == 0 || b[0] != '<' {
+		buf := make([]byte, 4096)
+		for {
+			n, err := d.readChars(buf)
+			lead = append(lead, buf[:n]...)
+			if err == errAtTag {
+				break
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			if strings.Trim(string(buf[:n]), " \t\r\n") != "" {
+				// Untyped text: the value is everything up to </value>.
+				s := &textStream{d: d, end: "value", after: after}
+				return io.MultiReader(strings.NewReader(string(lead)), s), true, nil
+			}
+			if len(lead) > maxLeadingSpace {
+				return nil, false, syntaxErrorf("more than %d bytes of whitespace in a value", maxLeadingSpace)
+			}
 		}
 	}
 	t, err := d.nextTag()
@@ -866,14 +942,14 @@ func (d *xmlDecoder) valueStream() (r io.Reader, text bool, err error) {
 	case end("value"):
 		return strings.NewReader(string(lead)), true, d.closeDoc(after...)
 	case tag{name: "string", empty: true}:
-		return strings.NewReader(""), true, d.closeDoc(append([]string{"value"}, after...)...)
+		return strings.NewReader(""), true, d.closeDoc(afterTyped...)
 	case tag{name: "base64", empty: true}:
-		return strings.NewReader(""), false, d.closeDoc(append([]string{"value"}, after...)...)
+		return strings.NewReader(""), false, d.closeDoc(afterTyped...)
 	case start("string"):
-		return &textStream{d: d, end: "string", after: append([]string{"value"}, after...)}, true, nil
+		return &textStream{d: d, end: "string", after: afterTyped}, true, nil
 	case start("base64"):
-		s := &textStream{d: d, end: "base64", after: append([]string{"value"}, after...)}
-		return newBase64Stream(s, d.r.Size()), false, nil
+		s := &textStream{d: d, end: "base64", after: afterTyped}
+		return newBase64Stream(base64Text{s}, d.r.Size()), false, nil
 	}
 	return nil, false, syntaxErrorf("got %s, want file contents as <string> or <base64>", t)
 }

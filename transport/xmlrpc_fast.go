@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
@@ -17,25 +18,13 @@ const (
 	hi8 = 0x8080808080808080
 )
 
-// zeroMask flags with 0x80 the lowest zero byte of v (and perhaps later
-// bytes, never earlier ones).
-func zeroMask(v uint64) uint64 { return (v - lo8) &^ v & hi8 }
-
-// specialMask flags with 0x80 the first byte of w that is not printable
-// ASCII (0x20-0x7F) or is '&', '<' or '>': the bytes neither the escaper
-// nor the decoder may copy blindly. Flags after the first may be false
-// alarms; the first is exact. Zero means all 8 bytes are plain.
-func specialMask(w uint64) uint64 {
-	return w&hi8 | (w-0x20*lo8)&^w&hi8 |
-		zeroMask(w^('&'*lo8)) | zeroMask(w^('<'*lo8)) | zeroMask(w^('>'*lo8))
-}
-
 // run returns the end of the run of bytes from i that class marks as
 // copied as they are.
 func run(src []byte, i int, class *[256]bool) int {
 	for {
 		for i+8 <= len(src) {
-			// specialMask, written out: the compiler will not inline it.
+			// Flags the first byte that is not printable ASCII or is
+			// '&', '<' or '>'; flags after it may be false alarms.
 			w := binary.LittleEndian.Uint64(src[i:])
 			a, l, g := w^('&'*lo8), w^('<'*lo8), w^('>'*lo8)
 			m := (w | (w-0x20*lo8)&^w | (a-lo8)&^a | (l-lo8)&^l | (g-lo8)&^g) & hi8
@@ -60,34 +49,80 @@ var escPlain = func() (t [256]bool) {
 	return t
 }()
 
-// stripSpaceBytes removes whitespace from b in place.
+// stripSpaceBytes removes whitespace from b in place. Base64 has no byte
+// at or below ' ', so runs free of them are found a word at a time and
+// moved whole: Python breaks base64 into lines of 76, this package sends
+// one line.
 func stripSpaceBytes(b []byte) []byte {
-	i := 0
-	// Base64 has no byte at or below ' '; whitespace is all there.
-	for i+8 <= len(b) {
-		w := binary.LittleEndian.Uint64(b[i:])
-		if (w-0x21*lo8)&^w&hi8 != 0 {
-			break
+	k := 0
+	for i := 0; i < len(b); {
+		j := i
+		for j+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[j:])
+			if m := (w - 0x21*lo8) &^ w & hi8; m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
 		}
-		i += 8
-	}
-	k := i
-	for ; i < len(b); i++ {
-		if c := b[i]; !isSpace(c) {
-			b[k] = c
-			k++
+		for j < len(b) && b[j] > ' ' {
+			j++
+		}
+		if k != i {
+			copy(b[k:], b[i:j])
+		}
+		k += j - i
+		for i = j; i < len(b) && b[i] <= ' '; i++ {
+			// Other control bytes stay, for the decoder to refuse.
+			if !isSpace(b[i]) {
+				b[k] = b[i]
+				k++
+			}
 		}
 	}
 	return b[:k]
 }
 
-// base64Stream decodes base64 text read from src, in bulk.
+// base64Text is the text of a <base64> element for base64Stream: runs of
+// plain text are copied out of the decoder's buffer as they are, without
+// the checks textStream makes, because the base64 decoder refuses any byte
+// outside its alphabet anyway; entities and the end of the element go
+// through textStream. A profile of a 16 MiB binary transfer had the text
+// checks at a quarter of the client's time.
+type base64Text struct{ s *textStream }
+
+func (t base64Text) Read(p []byte) (int, error) {
+	d := t.s.d
+	if t.s.err == nil && len(d.pend) == 0 {
+		if _, err := d.r.Peek(1); err == nil {
+			buf, _ := d.r.Peek(d.r.Buffered())
+			seg := buf[:min(len(buf), len(p))]
+			if k := bytes.IndexByte(seg, '<'); k >= 0 {
+				seg = seg[:k]
+			}
+			if k := bytes.IndexByte(seg, '&'); k >= 0 {
+				seg = seg[:k]
+			}
+			if len(seg) > 0 {
+				n := copy(p, seg)
+				d.r.Discard(n)
+				return n, nil
+			}
+		}
+	}
+	return t.s.Read(p)
+}
+
+// base64Stream decodes base64 text read from src, in bulk. Its buffers
+// come from the pools, and go back once it has failed or ended.
 type base64Stream struct {
 	src    io.Reader
 	in     []byte // undecoded text; in[:n] holds a partial quantum
 	n      int
 	out    []byte // decoded bytes not yet read
 	outBuf []byte
+	inP    *[]byte // the pooled buffers of in and outBuf
+	outP   *[]byte
 	padded bool // a quantum with '=' has been decoded: nothing may follow
 	err    error
 }
@@ -95,12 +130,19 @@ type base64Stream struct {
 // newBase64Stream decodes src in chunks of about size bytes.
 func newBase64Stream(src io.Reader, size int) *base64Stream {
 	size = max(size/4*4, 64)
-	return &base64Stream{src: src, in: make([]byte, size), outBuf: make([]byte, size/4*3)}
+	s := &base64Stream{src: src, inP: getBuf(inPool, size), outP: getBuf(outPool, size/4*3)}
+	s.in, s.outBuf = *s.inP, *s.outP
+	return s
 }
 
 func (s *base64Stream) Read(p []byte) (int, error) {
 	for len(s.out) == 0 {
 		if s.err != nil {
+			if s.inP != nil {
+				putBuf(inPool, s.inP)
+				putBuf(outPool, s.outP)
+				s.inP, s.outP, s.in, s.outBuf = nil, nil, nil, nil
+			}
 			return 0, s.err
 		}
 		m, err := s.src.Read(s.in[s.n:])
@@ -186,4 +228,183 @@ func xmlRuneLen(b []byte) int {
 		}
 	}
 	return 0
+}
+
+// The functions below are the bulk paths of the scanner (is it text, how
+// long is it escaped) and of the decoder. They lean on the standard
+// library's vectorised primitives (utf8.Valid, bytes.Count,
+// bytes.IndexByte), which on amd64 run at 10-40 GB/s, and handle what
+// those cannot do in word-at-a-time loops. A profile of a 16 MiB text
+// transfer had the one-character-at-a-time loops they replace at 40% of
+// the CPU; BenchmarkCodec has the scan 1.8-2.6x and the decoder 1.0-1.3x
+// as fast. Anything the bulk paths do not accept (invalid bytes, rare
+// entities, an incomplete character) falls back to the exact code, which
+// reports errors at the right byte.
+
+const (
+	amp8 = '&' * lo8
+	cr8  = '\r' * lo8
+)
+
+// incompleteTail returns how many bytes at the end of b start a UTF-8
+// character that b cuts short, or 0. Bytes that cannot start a complete
+// character are left for validation to refuse.
+func incompleteTail(b []byte) int {
+	for k := 1; k <= 3 && k <= len(b); k++ {
+		c := b[len(b)-k]
+		if c&0xC0 == 0x80 {
+			continue
+		}
+		need := 1
+		switch {
+		case c >= 0xF0:
+			need = 4
+		case c >= 0xE0:
+			need = 3
+		case c >= 0xC0:
+			need = 2
+		}
+		if need > k {
+			return k
+		}
+		return 0
+	}
+	return 0
+}
+
+// validText reports whether b is text XML 1.0 can carry: valid UTF-8,
+// no control characters but tab, LF and CR, and neither U+FFFE nor U+FFFF.
+func validText(b []byte) bool {
+	return utf8.Valid(b) && noControls(b) && !hasNonChars(b)
+}
+
+// hasNonChars reports whether b, valid UTF-8, holds U+FFFE or U+FFFF: EF
+// BF BE and EF BF BF. utf8.Valid has made sure that two bytes follow
+// every EF.
+func hasNonChars(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], 0xEF)
+		if j < 0 {
+			return false
+		}
+		i += j
+		if b[i+1] == 0xBF && b[i+2] >= 0xBE {
+			return true
+		}
+		i++
+	}
+}
+
+// noControls reports whether b holds no byte below 0x20 other than tab,
+// LF and CR. It counts the bytes below 0x20 a word at a time, without a
+// branch, and compares the count with that of tabs, LFs and CRs, which
+// bytes.Count finds with vector instructions: text has an LF in every
+// other word or so, and a branch on each cost a third of the check.
+func noControls(b []byte) bool {
+	ctl := 0
+	i := 0
+	for ; i+16 <= len(b); i += 16 {
+		// The two words' flags land on different bits, so one count
+		// covers both.
+		m := ctlMask(binary.LittleEndian.Uint64(b[i:]))>>7 | ctlMask(binary.LittleEndian.Uint64(b[i+8:]))>>6
+		ctl += bits.OnesCount64(m)
+	}
+	for ; i < len(b); i++ {
+		if b[i] < 0x20 {
+			ctl++
+		}
+	}
+	if ctl == 0 {
+		return true
+	}
+	return ctl == bytes.Count(b, []byte{'\n'})+bytes.Count(b, []byte{'\t'})+bytes.Count(b, []byte{'\r'})
+}
+
+// ctlMask flags with 0x80 exactly the bytes of w below 0x20: for a byte
+// under 0x80, adding 0x60 sets its top bit unless it is below 0x20, and
+// no sum carries into the next byte.
+func ctlMask(w uint64) uint64 {
+	return ^((w &^ hi8) + 0x60*lo8) &^ w & hi8
+}
+
+// escapeGrowth is how much longer escaping makes b: "&amp;", "&lt;",
+// "&gt;" and "&#13;" replace single bytes.
+func escapeGrowth(b []byte) int {
+	return 4*bytes.Count(b, []byte{'&'}) + 3*bytes.Count(b, []byte{'<'}) +
+		3*bytes.Count(b, []byte{'>'}) + 4*bytes.Count(b, []byte{'\r'})
+}
+
+// decodeMask is non-zero if w holds '&' or CR, the bytes the decoder's
+// bulk path does not copy as they are. Zero is exact.
+func decodeMask(w uint64) uint64 {
+	a, r := w^amp8, w^cr8
+	return ((a-lo8)&^a | (r-lo8)&^r) & hi8
+}
+
+// decodeValid decodes text that holds no '<' from src into dst: the
+// entities Python and this package write become their characters, and a
+// raw CR or CRLF becomes LF, as an XML parser reads them. It stops where
+// the bulk path cannot go on (another entity, or one or a CR cut short by
+// the end of src, or dst full) and returns the bytes written and read, and
+// ctl, how many of the bytes read are below 0x20, for the caller to check
+// against the tabs, LFs and CRs among them: counting here, in the loop
+// that reads every word anyway, saved a pass over the text.
+func decodeValid(dst, src []byte) (o, i, ctl int) {
+	for i < len(src) && o < len(dst) {
+		if i+8 <= len(src) && o+8 <= len(dst) {
+			// The word is stored whole; o and i move past its plain
+			// bytes, which the mask's first flag marks exactly.
+			w := binary.LittleEndian.Uint64(src[i:])
+			binary.LittleEndian.PutUint64(dst[o:], w)
+			c := ctlMask(w)
+			m := decodeMask(w)
+			if m == 0 {
+				ctl += bits.OnesCount64(c)
+				i, o = i+8, o+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			ctl += bits.OnesCount64(c & (1<<(8*k) - 1))
+			i, o = i+k, o+k
+		}
+		switch c := src[i]; c {
+		case '&':
+			rest := src[i:]
+			switch {
+			case len(rest) >= 5 && string(rest[:5]) == "&amp;":
+				dst[o] = '&'
+				i += 5
+			case len(rest) >= 4 && string(rest[:4]) == "&lt;":
+				dst[o] = '<'
+				i += 4
+			case len(rest) >= 4 && string(rest[:4]) == "&gt;":
+				dst[o] = '>'
+				i += 4
+			case len(rest) >= 5 && string(rest[:5]) == "&#13;":
+				dst[o] = '\r'
+				i += 5
+			default:
+				return o, i, ctl
+			}
+			o++
+		case '\r':
+			if i+1 == len(src) {
+				return o, i, ctl
+			}
+			ctl++
+			if src[i+1] == '\n' {
+				i++ // the LF that follows stands for the pair
+				continue
+			}
+			dst[o] = '\n'
+			i, o = i+1, o+1
+		default:
+			if c < 0x20 {
+				ctl++
+			}
+			dst[o] = c
+			i, o = i+1, o+1
+		}
+	}
+	return o, i, ctl
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // NewXMLRPCHandler returns an http.Handler that serves p over XML-RPC, as
@@ -70,11 +71,13 @@ func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, 
 	default:
 		return "", nil, fmt.Errorf("transport: unsupported Content-Encoding %q", enc)
 	}
-	size := 4 << 10
-	if r.ContentLength > 0 && r.ContentLength < int64(size) {
-		size = int(r.ContentLength) + 16
-	}
-	d := newXMLDecoder(bufio.NewReaderSize(body, size), h.maxRequest)
+	br := requestReaders.Get().(*bufio.Reader)
+	br.Reset(body)
+	defer func() {
+		br.Reset(nil)
+		requestReaders.Put(br)
+	}()
+	d := xmlDecoder{r: br, budget: h.maxRequest}
 	method, params, err := d.request()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -82,6 +85,10 @@ func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, 
 	}
 	return method, params, err
 }
+
+// requestReaders buffer requests, pooled: what a request decodes to is
+// copied out of the buffer, which is free again once it is decoded.
+var requestReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, smallReply) }}
 
 // dispatch calls the method and writes its reply, or returns the error to
 // send as a fault.

@@ -1,0 +1,272 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"io"
+	"math/rand/v2"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// codecPieces are the makings of random text for the bulk paths: plain
+// runs of several lengths, the bytes that need escaping, controls, CR and
+// CRLF, characters of each UTF-8 length, U+FFFE, and broken UTF-8.
+var codecPieces = []string{
+	"a", "plain", "a longer run of plain text, longer than a word", "\t", "\n",
+	"&", "<", ">", "\r", "\r\n", "é", "€", "😀", "\uFFFD", "\uFFFE", "\uFFFF",
+	"\x00", "\x07", "\x1f", "\x7f", "\xe9", "\xed\xa0\x80", "\xc0\xaf", "\xe2\x82",
+	"&amp;", "&lt;", "&#13;", " ",
+}
+
+var xmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#13;")
+
+func randomText(r *rand.Rand, valid bool) []byte {
+	var b []byte
+	for range r.IntN(80) {
+		p := codecPieces[r.IntN(len(codecPieces))]
+		if valid && !isText([]byte(p)) {
+			continue
+		}
+		b = append(b, p...)
+	}
+	return b
+}
+
+// TestCodecBulkMatchesSlow checks the bulk scanner against the
+// one-character-at-a-time code it stands in for, and the escaper against
+// both, at every split of the input, as chunks of a stream meet them.
+func TestCodecBulkMatchesSlow(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 3000 {
+		src := randomText(r, r.IntN(2) == 0)
+		for _, atEOF := range []bool{true, false} {
+			for cut := 0; cut <= len(src); cut += 1 + r.IntN(7) {
+				in := src[:cut]
+				l1, u1, e1 := scanText(in, atEOF)
+				l2, u2, e2 := scanTextSlow(in, atEOF)
+				if e1 == nil && e2 != nil {
+					// A broken character cut by the end of a chunk
+					// is left for the next chunk, where it fails.
+					require.False(t, atEOF, "%q", in)
+					_, _, err := scanText(in[u1:], true)
+					require.Error(t, err, "%q", in)
+					continue
+				}
+				if e1 == nil {
+					require.NoError(t, e2, "%q", in)
+					require.Equal(t, l2, l1, "%q", in)
+					require.Equal(t, u2, u1, "%q", in)
+				} else {
+					require.Error(t, e2, "%q", in)
+				}
+				// The escaper is one pass, exact like scanTextSlow.
+				o1, v1, f1 := appendEscaped([]byte("x"), in, atEOF)
+				require.Equal(t, e2 == nil, f1 == nil, "%q", in)
+				if f1 == nil {
+					require.Equal(t, u2, v1, "%q", in)
+					require.Equal(t, l2, int64(len(o1)-1), "%q", in)
+					require.Equal(t, "x"+xmlEscaper.Replace(string(in[:v1])), string(o1), "%q", in)
+				}
+			}
+		}
+	}
+}
+
+// TestCodecDecodeMatchesXML checks the decoder's reading of text, in small
+// and large reads, against encoding/xml, on raw documents such as Python
+// writes (raw CR, CRLF, character references) as well as escaped ones.
+func TestCodecDecodeMatchesXML(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := range 3000 {
+		var content string
+		if i%2 == 0 {
+			esc, _, err := appendEscaped(nil, randomText(r, true), true)
+			require.NoError(t, err)
+			content = string(esc)
+		} else {
+			// Raw pieces, some of them not XML at all.
+			content = strings.ReplaceAll(string(randomText(r, r.IntN(4) != 0)), "<", "&lt;")
+		}
+		doc := replyHead + "<string>" + content + "</string>" + replyTail
+		var want struct {
+			Text string `xml:"params>param>value>string"`
+		}
+		werr := xml.Unmarshal([]byte(strings.TrimPrefix(doc, "<?xml version='1.0'?>\n")), &want)
+		for _, step := range []int{1, 3, 8192} {
+			for _, bufSize := range []int{16, 64 << 10} {
+				d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader([]byte(doc)), bufSize), 1<<20)
+				f, err := d.replyStart()
+				require.NoError(t, err)
+				require.Nil(t, f)
+				rd, text, err := d.valueStream()
+				require.NoError(t, err)
+				require.True(t, text)
+				got, gerr := readInSteps(rd, step)
+				if werr != nil {
+					require.Error(t, gerr, "%q", content)
+					continue
+				}
+				require.NoError(t, gerr, "%q", content)
+				require.Equal(t, want.Text, string(got), "%q", content)
+			}
+		}
+	}
+}
+
+func readInSteps(r io.Reader, step int) ([]byte, error) {
+	var out []byte
+	p := make([]byte, step)
+	for {
+		n, err := r.Read(p)
+		out = append(out, p[:n]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+// TestCodecBase64Lines checks that base64 in Python's lines of 76, with
+// spaces, tabs and CRLFs, decodes like one line, and that a control byte
+// in it is refused.
+func TestCodecBase64Lines(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for range 200 {
+		b := make([]byte, r.IntN(3000))
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		enc := []byte(base64.StdEncoding.EncodeToString(b))
+		var lined []byte
+		for len(enc) > 0 {
+			n := min(len(enc), 1+r.IntN(100))
+			lined = append(lined, enc[:n]...)
+			lined = append(lined, []string{"\n", "\r\n", " ", "\t", ""}[r.IntN(5)]...)
+			enc = enc[n:]
+		}
+		for _, bad := range []bool{false, true} {
+			content := lined
+			if bad && len(lined) > 0 {
+				content = append(append(append([]byte{}, lined[:len(lined)/2]...), 0x01), lined[len(lined)/2:]...)
+			}
+			doc := replyHead + "<base64>" + string(content) + "</base64>" + replyTail
+			d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader([]byte(doc)), 64), 1<<20)
+			_, err := d.replyStart()
+			require.NoError(t, err)
+			rd, text, err := d.valueStream()
+			require.NoError(t, err)
+			require.False(t, text)
+			got, err := readInSteps(rd, 1+r.IntN(5000))
+			if bad && len(lined) > 0 {
+				require.Error(t, err)
+				continue
+			}
+			require.NoError(t, err)
+			require.Equal(t, b, got)
+		}
+	}
+}
+
+// TestCodecParallelChunks checks the reply of a large seekable body, which
+// two goroutines encode by chunks: characters of every length straddling
+// the chunk boundaries, sizes around them, binary, and a body read from
+// where it stands rather than from its start.
+func TestCodecParallelChunks(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var cases [][]byte
+	for _, char := range []string{"é", "€", "😀", "\r"} {
+		for shift := -3; shift <= 3; shift++ {
+			b := bytes.Repeat([]byte("a"), 3*parallelChunk+shift)
+			for _, at := range []int{parallelChunk, 2 * parallelChunk} {
+				copy(b[at+shift-len(char)/2:], char)
+			}
+			cases = append(cases, b)
+		}
+	}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, size := range []int{2*parallelChunk + 1, 3 * parallelChunk, 5*parallelChunk + 7} {
+		b := make([]byte, size)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		cases = append(cases, b)
+		cases = append(cases, []byte(strings.Repeat("x<y&z\r\n€", size/12)))
+	}
+	for i, want := range cases {
+		skip := i % 3
+		src := bytes.NewReader(append(bytes.Repeat([]byte{0}, skip), want...))
+		src.Seek(int64(skip), io.SeekStart)
+		rec := httptest.NewRecorder()
+		require.NoError(t, writeQueryReply(rec, src))
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		f, err := d.replyStart()
+		require.NoError(t, err)
+		require.Nil(t, f)
+		rd, text, err := d.valueStream()
+		require.NoError(t, err)
+		require.Equal(t, isText(want), text)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), "case %d differs", i)
+	}
+}
+
+// shrinking is a body that loses its second half between the scan and
+// the send, as a file truncated meanwhile does.
+type shrinking struct {
+	*bytes.Reader
+}
+
+func (s *shrinking) ReadAt(p []byte, off int64) (int, error) {
+	if off > s.Size()/2 {
+		return 0, io.EOF
+	}
+	return s.Reader.ReadAt(p, off)
+}
+
+// TestCodecParallelShrunkFile checks that a file that shrinks while it is
+// sent cuts the reply short with an error, and ends every goroutine.
+func TestCodecParallelShrunkFile(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, content := range [][]byte{bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk)} {
+		rec := httptest.NewRecorder()
+		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)})
+		require.ErrorContains(t, err, "shrank")
+	}
+}
+
+// TestCodecDecodeNamesTheBadCharacter checks that a character XML does
+// not allow, deep in a long text, is reported as itself, however the text
+// is cut into reads.
+func TestCodecDecodeNamesTheBadCharacter(t *testing.T) {
+	for _, bad := range []struct{ raw, msg string }{
+		{"\x00", "character 0x0 is not allowed"},
+		{"\x1b", "character 0x1b is not allowed"},
+		{"\xff", "invalid UTF-8"},
+		{"\uFFFE", "character U+FFFE is not allowed"},
+	} {
+		content := strings.Repeat("plain text &amp; more\n", 500) + bad.raw + "tail"
+		doc := replyHead + "<string>" + content + "</string>" + replyTail
+		for _, step := range []int{7, 8192, 1 << 20} {
+			d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader([]byte(doc)), 4096), 1<<20)
+			_, err := d.replyStart()
+			require.NoError(t, err)
+			rd, _, err := d.valueStream()
+			require.NoError(t, err)
+			got, err := readInSteps(rd, step)
+			require.ErrorContains(t, err, bad.msg)
+			require.Equal(t, strings.Repeat("plain text & more\n", 500), string(got))
+		}
+	}
+}
