@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"cmp"
 	"io"
 	"io/fs"
 	"os"
@@ -42,7 +43,7 @@ func newFileCache(size int) *fileCache {
 	if size < 0 {
 		return nil
 	}
-	files, err := lru.New[string, smallFile](cmpOr(size, DefaultCacheFiles))
+	files, err := lru.New[string, smallFile](cmp.Or(size, DefaultCacheFiles))
 	if err != nil {
 		return nil
 	}

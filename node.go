@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -125,8 +126,8 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		url:        cfg.URL,
 		secret:     cfg.Secret,
-		maxHistory: cmpOr(cfg.MaxHistory, DefaultMaxHistory),
-		maxKnown:   cmpOr(cfg.MaxKnown, DefaultMaxKnown),
+		maxHistory: cmp.Or(cfg.MaxHistory, DefaultMaxHistory),
+		maxKnown:   cmp.Or(cfg.MaxKnown, DefaultMaxKnown),
 		tr:         cfg.Transport,
 		root:       root,
 		log:        cfg.Logger,
@@ -144,13 +145,6 @@ func New(cfg Config) (*Node, error) {
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.http = transport.NewXMLRPCHandler(server{n})
 	return n, nil
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // URL returns the node's URL: Config.URL, or, after Start, the address the
