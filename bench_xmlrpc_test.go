@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/internal/benchdata"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -30,28 +30,6 @@ import (
 //	benchstat -col /impl new.txt
 
 const benchBigSize = 16 << 20
-
-// benchText is size bytes of text like a shared document or source file:
-// lines of prose and code, with the characters that need escaping now and
-// then and a little beyond ASCII. (The transport package's BenchmarkCodec
-// measures a denser worst case.)
-func benchText(size int) []byte {
-	lines := []string{
-		"The book's nodes share files over XML-RPC; each knows a few peers.\n",
-		"\tif len(history) >= maxHistory && !found { return fault(100) } // <- limit\n",
-		"A query travels at most five hops: Zürich → Genève → Köln, then stops.\n",
-		"Text goes out as <string>, everything else as <base64>, so Python can write it.\n",
-	}
-	var b bytes.Buffer
-	for i := 0; b.Len() < size; i++ {
-		b.WriteString(lines[i*7%len(lines)])
-	}
-	t := b.Bytes()[:size]
-	for !utf8.Valid(t) {
-		t = t[:len(t)-1]
-	}
-	return t
-}
 
 func benchBinary(size int) []byte {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -110,7 +88,7 @@ func ceilingServer(b *testing.B, reply []byte, next string) string {
 
 func BenchmarkXMLRPC(b *testing.B) {
 	small := []byte("a small file of text, as the book's examples share\n")
-	text, bin := benchText(benchBigSize), benchBinary(benchBigSize)
+	text, bin := benchdata.Prose(benchBigSize), benchBinary(benchBigSize)
 	ops := []struct {
 		name string
 		file []byte

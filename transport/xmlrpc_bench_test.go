@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/filepeer/peer/internal/benchdata"
 )
 
 // codecText is text dense with the characters that need escaping and
@@ -26,26 +28,6 @@ func codecText(size int) []byte {
 	return t
 }
 
-// proseText is text like a shared document: lines of prose and code, an
-// entity every 20-40 bytes, a little beyond ASCII.
-func proseText(size int) []byte {
-	lines := []string{
-		"The book's nodes share files over XML-RPC; each knows a few peers.\n",
-		"\tif len(history) >= maxHistory && !found { return fault(100) } // <- limit\n",
-		"A query travels at most five hops: Zürich → Genève → Köln, then stops.\n",
-		"Text goes out as <string>, everything else as <base64>, so Python can write it.\n",
-	}
-	var b bytes.Buffer
-	for i := 0; b.Len() < size; i++ {
-		b.WriteString(lines[i*7%len(lines)])
-	}
-	t := b.Bytes()[:size]
-	for !utf8.Valid(t) {
-		t = t[:len(t)-1]
-	}
-	return t
-}
-
 func BenchmarkCodec(b *testing.B) {
 	for _, kind := range []string{"dense", "prose", "fox"} {
 		var text []byte
@@ -53,7 +35,7 @@ func BenchmarkCodec(b *testing.B) {
 		case "dense":
 			text = codecText(4 << 20)
 		case "prose":
-			text = proseText(4 << 20)
+			text = benchdata.Prose(4 << 20)
 		case "fox":
 			// The text of go run ./bench: an entity every 20 bytes.
 			line := []byte("the quick brown fox jumps over the lazy dog & friends <again>\n")

@@ -22,11 +22,10 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/filepeer/peer/examples/internal/cli"
-
 	"github.com/chzyer/readline"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
 )
 

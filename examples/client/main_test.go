@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/filepeer/peer/examples/internal/cli"
-
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
 )
 

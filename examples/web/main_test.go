@@ -16,13 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/filepeer/peer/examples/internal/cli"
-
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
 )
 
