@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -34,10 +35,7 @@ func TestBigFileAcrossThreeHopsInBoundedMemory(t *testing.T) {
 	defer cancel()
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "node")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/node")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build ./examples/node: %s", out)
+	bin := testenv.Build(t, "./examples/node")
 
 	dirs := make([]string, 4)
 	urls := make([]string, 4)
@@ -66,8 +64,9 @@ func TestBigFileAcrossThreeHopsInBoundedMemory(t *testing.T) {
 	peers := make([]transport.Peer, 4)
 	for i, u := range urls {
 		waitForPort(t, strings.TrimPrefix(u, "http://"))
-		peers[i], err = tr.Dial(u)
+		p, err := tr.Dial(u)
 		require.NoError(t, err)
+		peers[i] = p
 	}
 	for i := range 3 {
 		require.NoError(t, peers[i].Hello(ctx, urls[i+1]))

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -22,14 +23,7 @@ import (
 // except in CI, where .ci/run installs it and its absence is a failure.
 func python3(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 not found; CI must have it for the interop tests")
-		}
-		t.Skip("python3 not found")
-	}
-	return py
+	return testenv.Tool(t, "python3")
 }
 
 const pynode = "testdata/pynode.py"

@@ -18,6 +18,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -209,13 +210,7 @@ func freeURL(t *testing.T) string {
 // TestBinary runs the real program over HTTP: the book's walkthrough typed
 // into a pipe.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the program")
-	}
-	bin := filepath.Join(t.TempDir(), "client")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := testenv.Build(t, ".")
 
 	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
 	defer tr.Close()

@@ -20,6 +20,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -153,13 +154,7 @@ print("python: all good")
 // TestPython reaches the node, on the default transport, with Python's own
 // xmlrpc.client, as the book's client.py does.
 func TestPython(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("python3 is required under CI")
-		}
-		t.Skip("no python3")
-	}
+	python := testenv.Tool(t, "python3")
 	other, err := peer.New(peer.Config{URL: freeURL(t), Dir: shared(t, map[string]string{"other.txt": "found through hello\n"})})
 	require.NoError(t, err)
 	defer other.Close()
@@ -182,13 +177,7 @@ func TestPython(t *testing.T) {
 // TestSignals runs the real program and stops it as a shell or a service
 // manager would.
 func TestSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the program")
-	}
-	bin := filepath.Join(t.TempDir(), "node")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := testenv.Build(t, ".")
 
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -237,13 +237,7 @@ func (gate) Fetch(context.Context, string, string) error {
 // TestBrowser drives the page in a real headless browser: add a peer, fetch
 // a file it does not have, then one it has.
 func TestBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is required under CI")
-		}
-		t.Skip("no chromium")
-	}
+	chromium := testenv.Tool(t, "chromium")
 	g := gate{open: make(chan struct{})}
 	other := httptest.NewServer(transport.NewXMLRPCHandler(g))
 	defer other.Close()
