@@ -471,22 +471,22 @@ func (d *xmlDecoder) readEntity() (rune, error) {
 	}
 	nb := b[1:semi]
 	// Switching on string(nb) does not allocate; entities are frequent.
+	var named rune
 	switch string(nb) {
 	case "amp":
-		d.r.Discard(semi + 1)
-		return '&', nil
+		named = '&'
 	case "lt":
-		d.r.Discard(semi + 1)
-		return '<', nil
+		named = '<'
 	case "gt":
-		d.r.Discard(semi + 1)
-		return '>', nil
+		named = '>'
 	case "quot":
-		d.r.Discard(semi + 1)
-		return '"', nil
+		named = '"'
 	case "apos":
+		named = '\''
+	}
+	if named != 0 {
 		d.r.Discard(semi + 1)
-		return '\'', nil
+		return named, nil
 	}
 	name := string(nb)
 	d.r.Discard(semi + 1)
