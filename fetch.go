@@ -31,10 +31,9 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 		n.log.Warn("fetch refused: wrong secret", "name", name)
 		return denied()
 	}
-	f, err := n.open(name)
-	switch {
+	switch _, err := n.stat(name); {
 	case err == nil:
-		return f.Close()
+		return nil // already here: not rewritten
 	case !errors.Is(err, ErrUnhandled):
 		return err
 	}

@@ -310,16 +310,10 @@ func (n *Node) passOn(ctx context.Context, name string, history []string) (io.Re
 // ErrAccessDenied for a name that would leave Dir or that names something
 // other than a regular file (a directory, a device, a pipe).
 func (n *Node) open(name string) (io.ReadCloser, error) {
-	if !validName(name) {
-		return nil, denied()
-	}
 	// Stat first: opening a named pipe would block.
-	fi, err := n.root.Stat(name)
+	fi, err := n.stat(name)
 	if err != nil {
-		return nil, n.openError(name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, denied()
+		return nil, err
 	}
 	if body, ok := n.cache.get(name, fi); ok {
 		return body, nil
@@ -333,6 +327,21 @@ func (n *Node) open(name string) (io.ReadCloser, error) {
 		return nil, denied()
 	}
 	return n.cache.fill(name, f, fi), nil
+}
+
+// stat checks name as open does, without opening it.
+func (n *Node) stat(name string) (fs.FileInfo, error) {
+	if !validName(name) {
+		return nil, denied()
+	}
+	fi, err := n.root.Stat(name)
+	if err != nil {
+		return nil, n.openError(name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, denied()
+	}
+	return fi, nil
 }
 
 // openError sorts an error from opening name: a missing file is the

@@ -16,13 +16,15 @@ import (
 func Tool(t testing.TB, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found: CI must have it (.ci/run installs it)", name)
-		}
+	switch {
+	case err == nil:
+		return path
+	case os.Getenv("CI") == "true":
+		t.Fatalf("%s not found: CI must have it (.ci/run installs it)", name)
+	default:
 		t.Skipf("%s not found", name)
 	}
-	return path
+	return ""
 }
 
 // Build builds the main package pkg (a path as go build takes it) into the

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,8 +31,39 @@ func TestBuildDot(t *testing.T) {
 	}
 }
 
-func TestToolFindsGo(t *testing.T) {
-	if Tool(t, "go") == "" {
-		t.Fatal("Tool returned no path for go")
+// recorder is a testing.TB that notes Fatalf and Skipf instead of
+// stopping, so that Tool's choice between them can be checked.
+type recorder struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recorder) Helper()                           {}
+func (r *recorder) Fatalf(format string, args ...any) { r.fatal = fmt.Sprintf(format, args...) }
+func (r *recorder) Skipf(format string, args ...any)  { r.skip = fmt.Sprintf(format, args...) }
+
+func TestTool(t *testing.T) {
+	const missing = "no-such-tool-filepeer"
+	for _, tc := range []struct {
+		ci                  string
+		wantFatal, wantSkip bool
+	}{
+		{"true", true, false},
+		{"", false, true},
+		{"false", false, true},
+	} {
+		t.Run("CI="+tc.ci, func(t *testing.T) {
+			t.Setenv("CI", tc.ci)
+			r := &recorder{TB: t}
+			Tool(r, missing)
+			if (r.fatal != "") != tc.wantFatal || (r.skip != "") != tc.wantSkip {
+				t.Fatalf("missing tool with CI=%q: fatal %q, skip %q", tc.ci, r.fatal, r.skip)
+			}
+		})
+	}
+	t.Setenv("CI", "true")
+	r := &recorder{TB: t}
+	if path := Tool(r, "go"); path == "" || r.fatal != "" || r.skip != "" {
+		t.Fatalf("Tool(go) = %q, fatal %q, skip %q", path, r.fatal, r.skip)
 	}
 }
