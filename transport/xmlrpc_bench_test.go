@@ -81,3 +81,58 @@ func benchCodec(b *testing.B, text []byte) {
 		}
 	})
 }
+
+// BenchmarkSmallCall measures the codec's share of a relayed query: the
+// request with a history of three nodes, encoded and decoded, and a small
+// text reply decoded.
+func BenchmarkSmallCall(b *testing.B) {
+	history := []string{"http://127.0.0.1:40001", "http://127.0.0.1:40002", "http://127.0.0.1:40003"}
+	call, err := encodeCall("query", "f", history)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeCall("query", "f", history); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	br := bufio.NewReaderSize(nil, smallReply)
+	doc := bytes.NewReader(call)
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			doc.Reset(call)
+			br.Reset(doc)
+			d := newXMLDecoder(br, DefaultMaxRequestBytes)
+			if _, params, err := d.request(); err != nil || len(params) != 2 {
+				b.Fatal(params, err)
+			}
+		}
+	})
+	reply := []byte(replyHead + "<string>a small file of text, as the book's examples share\n</string>" + replyTail)
+	b.Run("reply", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 512)
+		for b.Loop() {
+			doc.Reset(reply)
+			br.Reset(doc)
+			d := newXMLDecoder(br, DefaultMaxRequestBytes)
+			if _, err := d.replyStart(); err != nil {
+				b.Fatal(err)
+			}
+			r, _, err := d.valueStream()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(r, buf[:51]); err != nil {
+				b.Fatal(err)
+			}
+			if n, err := r.Read(buf); n != 0 || err != io.EOF {
+				b.Fatal(n, err)
+			}
+		}
+	})
+}

@@ -146,21 +146,6 @@ func scanTextSlow(src []byte, atEOF bool) (escLen int64, used int, err error) {
 	return escLen, i, nil
 }
 
-// escapeString escapes s for an XML-RPC request, or fails if s is not text
-// XML can carry: a name that cannot be sent as it is must not be sent as
-// something else.
-func escapeString(b *bytes.Buffer, s string) error {
-	out, used, err := appendEscaped(b.AvailableBuffer(), []byte(s), true)
-	if err == nil && used != len(s) {
-		err = errNotText
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %q", err, truncate(s))
-	}
-	b.Write(out)
-	return nil
-}
-
 // escapeLossy escapes s for a message or a list, where a stand-in beats an
 // error: bytes that XML cannot carry become U+FFFD.
 func escapeLossy(b *bytes.Buffer, s string) {
@@ -184,38 +169,79 @@ func truncate(s string) string {
 }
 
 // encodeCall writes a <methodCall> whose arguments are strings or string
-// slices, laid out as Python lays them out.
+// slices, laid out as Python lays them out. The buffer is sized for the
+// call up front: growing it as it filled was a kilobyte and four
+// allocations a relayed query.
 func encodeCall(method string, args ...any) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteString("<?xml version='1.0'?>\n<methodCall>\n<methodName>")
-	b.WriteString(method)
-	b.WriteString("</methodName>\n<params>\n")
+	const (
+		head      = "<?xml version='1.0'?>\n<methodCall>\n<methodName>"
+		params    = "</methodName>\n<params>\n"
+		paramOpen = "<param>\n<value>"
+		paramEnd  = "</value>\n</param>\n"
+		tail      = "</params>\n</methodCall>\n"
+		str       = "<string></string>"
+		item      = "<value><string></string></value>\n"
+		array     = "<array><data>\n</data></array>"
+	)
+	// Room for the call with its text unescaped; escaping grows it only
+	// for names with & < > or CR in them.
+	size := len(head) + len(method) + len(params) + len(tail)
 	for _, a := range args {
-		b.WriteString("<param>\n<value>")
+		size += len(paramOpen) + len(paramEnd)
 		switch a := a.(type) {
 		case string:
-			b.WriteString("<string>")
-			if err := escapeString(&b, a); err != nil {
+			size += len(str) + len(a)
+		case []string:
+			size += len(array)
+			for _, s := range a {
+				size += len(item) + len(s)
+			}
+		}
+	}
+	b := make([]byte, 0, size)
+	b = append(b, head...)
+	b = append(b, method...)
+	b = append(b, params...)
+	var err error
+	for _, a := range args {
+		b = append(b, paramOpen...)
+		switch a := a.(type) {
+		case string:
+			b = append(b, "<string>"...)
+			if b, err = appendString(b, a); err != nil {
 				return nil, err
 			}
-			b.WriteString("</string>")
+			b = append(b, "</string>"...)
 		case []string:
-			b.WriteString("<array><data>\n")
+			b = append(b, "<array><data>\n"...)
 			for _, s := range a {
-				b.WriteString("<value><string>")
-				if err := escapeString(&b, s); err != nil {
+				b = append(b, "<value><string>"...)
+				if b, err = appendString(b, s); err != nil {
 					return nil, err
 				}
-				b.WriteString("</string></value>\n")
+				b = append(b, "</string></value>\n"...)
 			}
-			b.WriteString("</data></array>")
+			b = append(b, "</data></array>"...)
 		default:
 			return nil, fmt.Errorf("transport: cannot encode %T", a)
 		}
-		b.WriteString("</value>\n</param>\n")
+		b = append(b, paramEnd...)
 	}
-	b.WriteString("</params>\n</methodCall>\n")
-	return b.Bytes(), nil
+	return append(b, tail...), nil
+}
+
+// appendString appends s escaped, or fails if s is not text XML can
+// carry: a name that cannot be sent as it is must not be sent as
+// something else.
+func appendString(b []byte, s string) ([]byte, error) {
+	out, used, err := appendEscaped(b, []byte(s), true)
+	if err == nil && used != len(s) {
+		err = errNotText
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q", err, truncate(s))
+	}
+	return out, nil
 }
 
 const (
