@@ -133,6 +133,9 @@ func (d *xmlDecoder) nextTag() (tag, error) {
 		}
 	}
 	for {
+		if t, ok, err := d.bufferedTag(); ok || err != nil {
+			return t, err
+		}
 		c, err := d.r.ReadByte()
 		if err != nil {
 			return tag{}, eofError(err)
@@ -151,6 +154,30 @@ func (d *xmlDecoder) nextTag() (tag, error) {
 			return t, nil
 		}
 	}
+}
+
+// bufferedTag is nextTag's fast path: if the buffer holds the layout and
+// the whole of the next start or end tag, it reads them in one go rather
+// than a byte at a time. Otherwise it reads nothing and reports false, and
+// nextTag goes the general way (so also for comments and processing
+// instructions).
+func (d *xmlDecoder) bufferedTag() (t tag, ok bool, err error) {
+	buf, _ := d.r.Peek(d.r.Buffered())
+	i := 0
+	for i < len(buf) && isSpace(buf[i]) {
+		i++
+	}
+	if i+1 >= len(buf) || buf[i] != '<' || buf[i+1] == '?' || buf[i+1] == '!' {
+		return tag{}, false, nil
+	}
+	rest := buf[i+1 : min(len(buf), i+1+maxTagLen+2)]
+	k := bytes.IndexByte(rest, '>')
+	if k < 0 {
+		return tag{}, false, nil
+	}
+	t, err = parseTag(rest[:k])
+	d.r.Discard(i + 1 + k + 1)
+	return t, true, err
 }
 
 // readTag reads a tag after its '<'. skip is true for a comment or a
@@ -173,15 +200,25 @@ func (d *xmlDecoder) readTag() (t tag, skip bool, err error) {
 			return tag{}, false, syntaxErrorf("CDATA sections are not supported")
 		}
 		return tag{}, false, syntaxErrorf("DOCTYPE and other declarations are not allowed")
-	case '/':
-		d.r.Discard(1)
-		t.end = true
 	}
 	raw, err := d.tagText()
 	if err != nil {
 		return tag{}, false, err
 	}
+	t, err = parseTag(raw)
+	return t, false, err
+}
+
+// parseTag parses what lies between a tag's '<' and '>'.
+func parseTag(raw []byte) (t tag, err error) {
 	s := raw
+	if len(s) > 0 && s[0] == '/' {
+		t.end = true
+		s = s[1:]
+	}
+	if len(s) > maxTagLen {
+		return tag{}, syntaxErrorf("tag longer than %d bytes", maxTagLen)
+	}
 	if !t.end && len(s) > 0 && s[len(s)-1] == '/' {
 		t.empty = true
 		s = s[:len(s)-1]
@@ -197,21 +234,23 @@ func (d *xmlDecoder) readTag() (t tag, skip bool, err error) {
 		}
 	}
 	if len(name) == 0 || !validName(name) {
-		return tag{}, false, syntaxErrorf("bad tag <%s>", truncateQ(string(raw)))
+		return tag{}, syntaxErrorf("bad tag <%s>", truncateQ(string(raw)))
 	}
 	if t.end && len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
-		return tag{}, false, syntaxErrorf("bad end tag </%s>", truncateQ(string(raw)))
+		return tag{}, syntaxErrorf("bad end tag <%s>", truncateQ(string(raw)))
 	}
 	t.name = elementName(name)
-	return t, false, nil
+	return t, nil
 }
 
 // tagText reads the rest of a tag through its '>' and returns what lies
 // before the '>'. The bytes are valid until the next read.
 func (d *xmlDecoder) tagText() ([]byte, error) {
 	// Most tags sit whole in the buffer: take them from there.
+	// It may hold an end tag's '/' and maxTagLen more; parseTag checks
+	// the length exactly.
 	buf, _ := d.r.Peek(d.r.Buffered())
-	if k := bytes.IndexByte(buf[:min(len(buf), maxTagLen+1)], '>'); k >= 0 {
+	if k := bytes.IndexByte(buf[:min(len(buf), maxTagLen+2)], '>'); k >= 0 {
 		d.r.Discard(k + 1)
 		return buf[:k], nil
 	}
@@ -224,7 +263,7 @@ func (d *xmlDecoder) tagText() ([]byte, error) {
 		if c == '>' {
 			return b, nil
 		}
-		if len(b) >= maxTagLen {
+		if len(b) > maxTagLen {
 			return nil, syntaxErrorf("tag longer than %d bytes", maxTagLen)
 		}
 		b = append(b, c)

@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"bytes"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -24,6 +25,13 @@ func FuzzDecodeRequest(f *testing.F) {
 		"<methodCall><methodName>a&amp;&#x41;&#66;</methodName><params/></methodCall><!-- x -->",
 		"<methodCall><methodName>q</methodName><params><param><value><array><data><value><array><data></data></array></value></data></array></value></param></params></methodCall>",
 		"<methodCall><methodName>q</methodName><params><param><value><string>a\r\nb\rc</string></value></param><param><value><string>\td&lt;</string></value></param><param><value> x\u00e9 </value></param></params></methodCall>",
+	}
+	// Tag names at the length cap and one past it, as start and end tags.
+	for _, n := range []int{maxTagLen - 1, maxTagLen, maxTagLen + 1} {
+		name := strings.Repeat("n", n)
+		seeds = append(seeds,
+			"<methodCall><methodName>q</methodName><params><param><value><"+name+">x</"+name+"></value></param></params></methodCall>",
+			"<methodCall><methodName>q</methodName><params><param><value><"+name+"/></value></param></params></methodCall>")
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
