@@ -86,84 +86,141 @@ func ceilingServer(b *testing.B, reply []byte, next string) string {
 	return "http://" + ln.Addr().String()
 }
 
-func BenchmarkXMLRPC(b *testing.B) {
+// benchOp is one operation of the XML-RPC benchmarks: a query for a file
+// that sits hops relays away.
+type benchOp struct {
+	name string
+	file []byte
+	text bool
+	hops int
+}
+
+func benchOps() []benchOp {
 	small := []byte("a small file of text, as the book's examples share\n")
-	text, bin := benchdata.Prose(benchBigSize), benchBinary(benchBigSize)
-	ops := []struct {
-		name string
-		file []byte
-		text bool
-		hops int
-	}{
+	return []benchOp{
 		{"local", small, true, 0},
 		{"chain5", small, true, 5},
-		{"text16M", text, true, 0},
-		{"binary16M", bin, false, 0},
+		{"text16M", benchdata.Prose(benchBigSize), true, 0},
+		{"binary16M", benchBinary(benchBigSize), false, 0},
 	}
-	for _, op := range ops {
-		b.Run("op="+op.name+"/impl=filepeer", func(b *testing.B) {
-			tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
-			b.Cleanup(func() { tr.Close() })
-			nodes := make([]*testNode, op.hops+1)
-			for i := range nodes {
-				nodes[i] = startNode(b, tr, "http://"+freeAddr(b))
-			}
-			for i := 0; i+1 < len(nodes); i++ {
-				require.NoError(b, nodes[i].Hello(context.Background(), nodes[i+1].URL()))
-			}
-			putBytes(b, nodes[len(nodes)-1], "f", op.file)
-			// A shared file has usually sat in Dir for a while; a node
-			// keeps such small files in memory, and this measures that
-			// steady state rather than the first two seconds after a
-			// write, when the node reads the disk each time.
-			old := time.Now().Add(-time.Hour)
-			require.NoError(b, os.Chtimes(filepath.Join(nodes[len(nodes)-1].dir, "f"), old, old))
-			client := transport.NewXMLRPC(transport.XMLRPCConfig{})
-			b.Cleanup(func() { client.Close() })
-			p, err := client.Dial(nodes[0].URL())
-			require.NoError(b, err)
-			b.SetBytes(int64(len(op.file)))
-			// The setup's garbage (the 16 MiB files) is not the
-			// measured code's to collect.
+}
+
+// filepeerQuery starts op's nodes and returns a function that runs op's
+// query against them once.
+func filepeerQuery(b *testing.B, op benchOp) func() {
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	b.Cleanup(func() { tr.Close() })
+	nodes := make([]*testNode, op.hops+1)
+	for i := range nodes {
+		nodes[i] = startNode(b, tr, "http://"+freeAddr(b))
+	}
+	for i := 0; i+1 < len(nodes); i++ {
+		require.NoError(b, nodes[i].Hello(context.Background(), nodes[i+1].URL()))
+	}
+	putBytes(b, nodes[len(nodes)-1], "f", op.file)
+	// A shared file has usually sat in Dir for a while; a node keeps such
+	// small files in memory, and this measures that steady state rather
+	// than the first two seconds after a write, when the node reads the
+	// disk each time.
+	old := time.Now().Add(-time.Hour)
+	require.NoError(b, os.Chtimes(filepath.Join(nodes[len(nodes)-1].dir, "f"), old, old))
+	client := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	b.Cleanup(func() { client.Close() })
+	p, err := client.Dial(nodes[0].URL())
+	require.NoError(b, err)
+	return func() {
+		body, err := p.Query(context.Background(), "f", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, body)
+		body.Close()
+		if err != nil || n != int64(len(op.file)) {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// ceilingQuery starts op's ceiling servers and returns a function that
+// posts op's query to them once.
+func ceilingQuery(b *testing.B, op benchOp) func() {
+	reply := wireReply(op.file, op.text)
+	url := ceilingServer(b, reply, "")
+	for range op.hops {
+		url = ceilingServer(b, nil, url)
+	}
+	req := []byte("<?xml version='1.0'?>\n<methodCall>\n<methodName>query</methodName>\n<params>\n<param>\n<value><string>f</string></value>\n</param>\n<param>\n<value><array><data>\n</data></array></value>\n</param>\n</params>\n</methodCall>\n")
+	client := &http.Client{Transport: &http.Transport{}}
+	b.Cleanup(client.CloseIdleConnections)
+	return func() {
+		resp, err := client.Post(url, "text/xml", bytes.NewReader(req))
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || n != int64(len(reply)) {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+func BenchmarkXMLRPC(b *testing.B) {
+	for _, op := range benchOps() {
+		for _, impl := range []struct {
+			name  string
+			start func(*testing.B, benchOp) func()
+		}{{"filepeer", filepeerQuery}, {"ceiling", ceilingQuery}} {
+			b.Run("op="+op.name+"/impl="+impl.name, func(b *testing.B) {
+				query := impl.start(b, op)
+				b.SetBytes(int64(len(op.file)))
+				// The setup's garbage (the 16 MiB files) is not
+				// the measured code's to collect.
+				runtime.GC()
+				for b.Loop() {
+					query()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkXMLRPCPaired measures the latency ratio of filepeer to the
+// ceiling with the two taking turns, one query each, in one loop: a
+// shared machine's load, which drifts over seconds, then weighs on both
+// alike, where BenchmarkXMLRPC runs them a second or more apart. It
+// reports each one's time per query and their ratio:
+//
+//	go test -run NONE -bench XMLRPCPaired -count 10 > paired.txt
+//	benchstat paired.txt
+func BenchmarkXMLRPCPaired(b *testing.B) {
+	for _, op := range benchOps()[:2] {
+		b.Run("op="+op.name, func(b *testing.B) {
+			ours, ceiling := filepeerQuery(b, op), ceilingQuery(b, op)
+			// One round of each first: connections open, caches
+			// warm.
+			ours()
+			ceiling()
 			runtime.GC()
-			b.ResetTimer()
+			var tOurs, tCeiling time.Duration
+			i := 0
 			for b.Loop() {
-				body, err := p.Query(context.Background(), "f", nil)
-				if err != nil {
-					b.Fatal(err)
+				// Each goes first every other turn.
+				first, second, t1, t2 := ours, ceiling, &tOurs, &tCeiling
+				if i%2 == 1 {
+					first, second, t1, t2 = ceiling, ours, &tCeiling, &tOurs
 				}
-				n, err := io.Copy(io.Discard, body)
-				body.Close()
-				if err != nil || n != int64(len(op.file)) {
-					b.Fatal(n, err)
-				}
+				i++
+				start := time.Now()
+				first()
+				mid := time.Now()
+				second()
+				*t1 += mid.Sub(start)
+				*t2 += time.Since(mid)
 			}
-		})
-		b.Run("op="+op.name+"/impl=ceiling", func(b *testing.B) {
-			reply := wireReply(op.file, op.text)
-			url := ceilingServer(b, reply, "")
-			for range op.hops {
-				url = ceilingServer(b, nil, url)
-			}
-			req := []byte("<?xml version='1.0'?>\n<methodCall>\n<methodName>query</methodName>\n<params>\n<param>\n<value><string>f</string></value>\n</param>\n<param>\n<value><array><data>\n</data></array></value>\n</param>\n</params>\n</methodCall>\n")
-			client := &http.Client{Transport: &http.Transport{}}
-			b.Cleanup(client.CloseIdleConnections)
-			b.SetBytes(int64(len(op.file)))
-			// The setup's garbage (the 16 MiB files) is not the
-			// measured code's to collect.
-			runtime.GC()
-			b.ResetTimer()
-			for b.Loop() {
-				resp, err := client.Post(url, "text/xml", bytes.NewReader(req))
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, err := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if err != nil || n != int64(len(reply)) {
-					b.Fatal(n, err)
-				}
-			}
+			b.ReportMetric(float64(tOurs.Nanoseconds())/float64(i), "filepeer-ns/op")
+			b.ReportMetric(float64(tCeiling.Nanoseconds())/float64(i), "ceiling-ns/op")
+			b.ReportMetric(float64(tOurs)/float64(tCeiling), "ratio")
 		})
 	}
 }
