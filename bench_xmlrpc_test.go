@@ -95,14 +95,20 @@ type benchOp struct {
 	hops int
 }
 
-func benchOps() []benchOp {
+// benchOps returns the latency operations and, if transfers is set, the
+// 16 MiB transfers too.
+func benchOps(transfers bool) []benchOp {
 	small := []byte("a small file of text, as the book's examples share\n")
-	return []benchOp{
+	ops := []benchOp{
 		{"local", small, true, 0},
 		{"chain5", small, true, 5},
-		{"text16M", benchdata.Prose(benchBigSize), true, 0},
-		{"binary16M", benchBinary(benchBigSize), false, 0},
 	}
+	if transfers {
+		ops = append(ops,
+			benchOp{"text16M", benchdata.Prose(benchBigSize), true, 0},
+			benchOp{"binary16M", benchBinary(benchBigSize), false, 0})
+	}
+	return ops
 }
 
 // filepeerQuery starts op's nodes and returns a function that runs op's
@@ -166,7 +172,7 @@ func ceilingQuery(b *testing.B, op benchOp) func() {
 }
 
 func BenchmarkXMLRPC(b *testing.B) {
-	for _, op := range benchOps() {
+	for _, op := range benchOps(true) {
 		for _, impl := range []struct {
 			name  string
 			start func(*testing.B, benchOp) func()
@@ -194,7 +200,7 @@ func BenchmarkXMLRPC(b *testing.B) {
 //	go test -run NONE -bench XMLRPCPaired -count 10 > paired.txt
 //	benchstat paired.txt
 func BenchmarkXMLRPCPaired(b *testing.B) {
-	for _, op := range benchOps()[:2] {
+	for _, op := range benchOps(false) {
 		b.Run("op="+op.name, func(b *testing.B) {
 			ours, ceiling := filepeerQuery(b, op), ceilingQuery(b, op)
 			// One round of each first: connections open, caches
