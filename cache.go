@@ -6,9 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/filepeer/peer/internal/filestamp"
 )
 
 // The commonest query is a small file served from Dir. Opening one costs
@@ -21,17 +22,12 @@ const (
 	DefaultCacheFiles = 256
 	// cacheMaxSize is the largest file kept in memory.
 	cacheMaxSize = 64 << 10
-	// cacheSettle is how long a file must have been left alone before it
-	// is cached. Time stamps move in clock ticks, so two writes within one
-	// tick may leave them unchanged; a file untouched for longer than a
-	// tick cannot change again without a new stamp.
-	cacheSettle = 2 * time.Second
 )
 
 // smallFile is a cached file: its bytes, and the stamp they were read at.
 type smallFile struct {
 	data  []byte
-	stamp fileStamp
+	stamp filestamp.Stamp
 }
 
 // fileCache keeps small files of Dir in memory. Safe for concurrent use.
@@ -60,7 +56,7 @@ func (c *fileCache) get(name string, fi fs.FileInfo) (io.ReadCloser, bool) {
 	if !ok {
 		return nil, false
 	}
-	if s, ok := stampOf(fi); !ok || s != f.stamp {
+	if s, ok := filestamp.Of(fi); !ok || s != f.stamp {
 		c.files.Remove(name)
 		return nil, false
 	}
@@ -68,12 +64,13 @@ func (c *fileCache) get(name string, fi fs.FileInfo) (io.ReadCloser, bool) {
 }
 
 // fill reads f, which fi describes, into the cache if it is small and
-// settled, and returns a body over its bytes; otherwise it returns f.
+// settled (filestamp.Settle), and returns a body over its bytes; otherwise
+// it returns f.
 func (c *fileCache) fill(name string, f *os.File, fi fs.FileInfo) io.ReadCloser {
-	if c == nil || fi.Size() > cacheMaxSize || time.Since(fi.ModTime()) < cacheSettle {
+	if c == nil || fi.Size() > cacheMaxSize || !filestamp.Settled(fi) {
 		return f
 	}
-	before, ok := stampOf(fi)
+	before, ok := filestamp.Of(fi)
 	if !ok {
 		return f
 	}
@@ -93,8 +90,8 @@ func (c *fileCache) fill(name string, f *os.File, fi fs.FileInfo) io.ReadCloser 
 	return memFile{bytes.NewReader(data)}
 }
 
-func sameStamp(s fileStamp, fi fs.FileInfo) bool {
-	t, ok := stampOf(fi)
+func sameStamp(s filestamp.Stamp, fi fs.FileInfo) bool {
+	t, ok := filestamp.Of(fi)
 	return ok && s == t
 }
 

@@ -8,9 +8,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -207,7 +212,7 @@ func TestCodecParallelChunks(t *testing.T) {
 		src := bytes.NewReader(append(bytes.Repeat([]byte{0}, skip), want...))
 		src.Seek(int64(skip), io.SeekStart)
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, src))
+		require.NoError(t, writeQueryReply(rec, src, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		f, err := d.replyStart()
@@ -241,7 +246,7 @@ func TestCodecParallelShrunkFile(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, content := range [][]byte{bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk)} {
 		rec := httptest.NewRecorder()
-		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)})
+		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)}, nil)
 		require.ErrorContains(t, err, "shrank")
 	}
 }
@@ -268,5 +273,91 @@ func TestCodecDecodeNamesTheBadCharacter(t *testing.T) {
 			require.ErrorContains(t, err, bad.msg)
 			require.Equal(t, strings.Repeat("plain text & more\n", 500), string(got))
 		}
+	}
+}
+
+// countingFile is an *os.File that counts the bytes read from it, through
+// Read and ReadAt alike (which the encoder calls from two goroutines).
+type countingFile struct {
+	*os.File
+	n atomic.Int64
+}
+
+func (c *countingFile) Read(p []byte) (int, error) {
+	n, err := c.File.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.File.ReadAt(p, off)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestCodecScanMemo checks that a handler scans a settled large file once
+// per version: a file sent again is read once, not twice; the same file
+// rewritten with other bytes of the same size and given back its old
+// modification time is scanned anew (the change time tells); and a file
+// written a moment ago is scanned on every send.
+func TestCodecScanMemo(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("file versions are told apart by change time only on Linux")
+	}
+	path := filepath.Join(t.TempDir(), "big")
+	text := bytes.Repeat([]byte("text & more <text>\n"), 3*minMemoSize/19)
+	binary := bytes.Clone(text)
+	binary[len(binary)/2] = 0
+	old := time.Now().Add(-time.Hour)
+	memo := newScanMemo()
+	send := func() (read int64, gotText bool, got []byte) {
+		t.Helper()
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		defer f.Close()
+		c := &countingFile{File: f}
+		rec := httptest.NewRecorder()
+		require.NoError(t, writeQueryReply(rec, c, memo))
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		_, err = d.replyStart()
+		require.NoError(t, err)
+		rd, gotText, err := d.valueStream()
+		require.NoError(t, err)
+		got, err = io.ReadAll(rd)
+		require.NoError(t, err)
+		return c.n.Load(), gotText, got
+	}
+	size := int64(len(text))
+
+	require.NoError(t, os.WriteFile(path, text, 0o644))
+	require.NoError(t, os.Chtimes(path, old, old))
+	read, isText, got := send()
+	// A scan reads the file once more than the send; the first 64 KiB
+	// are read once more still, to see whether the file is small.
+	require.GreaterOrEqual(t, read, 2*size, "first send: a scan and the send")
+	require.True(t, isText)
+	require.Equal(t, text, got)
+	read, isText, got = send()
+	require.Less(t, read, size+size/2, "second send: the send alone")
+	require.True(t, isText)
+	require.Equal(t, text, got)
+
+	// The change time moves in clock ticks: wait one out, as any two
+	// versions of a file set apart by their change time must be.
+	time.Sleep(20 * time.Millisecond)
+	require.NoError(t, os.WriteFile(path, binary, 0o644))
+	require.NoError(t, os.Chtimes(path, old, old))
+	read, isText, got = send()
+	require.GreaterOrEqual(t, read, size+size/2, "a new version is scanned (up to its first byte not text)")
+	require.False(t, isText)
+	require.Equal(t, binary, got)
+
+	require.NoError(t, os.WriteFile(path, text, 0o644))
+	for range 2 {
+		read, isText, got = send()
+		require.GreaterOrEqual(t, read, 2*size, "a file just written is scanned each time")
+		require.True(t, isText)
+		require.Equal(t, text, got)
 	}
 }

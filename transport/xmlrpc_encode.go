@@ -6,12 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
 	"unicode/utf8"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/filepeer/peer/internal/filestamp"
 )
 
 // How the escaper treats each byte of text.
@@ -308,7 +313,7 @@ const (
 //
 // Once the reply has begun, a failure can no longer become a fault: the
 // reply is cut short and the client sees a broken document.
-func writeQueryReply(w http.ResponseWriter, body io.Reader) error {
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) error {
 	var (
 		text   bool
 		length int64 = -1 // of the encoded contents, if known
@@ -329,7 +334,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader) error {
 			return err
 		}
 		if small == nil {
-			if text, length, pos, size, err = scanSeeker(b, *in); err != nil {
+			if text, length, pos, size, err = scans.scan(b, *in); err != nil {
 				return err
 			}
 		}
@@ -693,6 +698,65 @@ func scanSeeker(rs io.ReadSeeker, buf []byte) (text bool, length, pos, size int6
 		return false, 0, 0, 0, err
 	}
 	return text, length, pos, size, nil
+}
+
+// scanMemo remembers what scanSeeker found in files, by version
+// (filestamp), so that a file sent again is not read twice again: the scan
+// of a 16 MiB text took 7.7 ms, a quarter of its reply's time. Safe for
+// concurrent use; a nil *scanMemo remembers nothing.
+type scanMemo struct {
+	kinds *lru.Cache[filestamp.Stamp, fileKind]
+}
+
+// fileKind is what a scan found: text or not, and the length encoded.
+type fileKind struct {
+	text   bool
+	length int64
+}
+
+// scanMemoSize is how many files a handler remembers the kind of.
+const scanMemoSize = 256
+
+// minMemoSize is the smallest file whose kind is remembered: below it, a
+// scan costs less than a stat.
+const minMemoSize = 1 << 20
+
+func newScanMemo() *scanMemo {
+	kinds, err := lru.New[filestamp.Stamp, fileKind](scanMemoSize)
+	if err != nil {
+		return nil
+	}
+	return &scanMemo{kinds: kinds}
+}
+
+// scan is scanSeeker, remembered for a whole file (rs at its start) that
+// can say what version it is (an *os.File) and has been left alone for
+// filestamp.Settle. A file that changes after its scan gets a new stamp,
+// and so a new scan.
+func (m *scanMemo) scan(rs io.ReadSeeker, buf []byte) (text bool, length, pos, size int64, err error) {
+	f, ok := rs.(interface{ Stat() (fs.FileInfo, error) })
+	if m == nil || !ok {
+		return scanSeeker(rs, buf)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return scanSeeker(rs, buf)
+	}
+	stamp, ok := filestamp.Of(fi)
+	if !ok || fi.Size() < minMemoSize || !filestamp.Settled(fi) {
+		return scanSeeker(rs, buf)
+	}
+	if pos, err = rs.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return scanSeeker(rs, buf)
+	}
+	if k, ok := m.kinds.Get(stamp); ok {
+		return k.text, k.length, 0, fi.Size(), nil
+	}
+	text, length, pos, size, err = scanSeeker(rs, buf)
+	if err == nil && size == fi.Size() {
+		m.kinds.Add(stamp, fileKind{text: text, length: length})
+	}
+	return text, length, pos, size, err
 }
 
 // spool copies a body of unknown kind somewhere it can be read twice.

@@ -28,12 +28,13 @@ func NewXMLRPCHandler(p Peer) http.Handler {
 }
 
 func newXMLRPCHandler(p Peer, maxRequest int64) *xmlrpcHandler {
-	return &xmlrpcHandler{p: p, maxRequest: maxRequest}
+	return &xmlrpcHandler{p: p, maxRequest: maxRequest, scans: newScanMemo()}
 }
 
 type xmlrpcHandler struct {
 	p          Peer
 	maxRequest int64
+	scans      *scanMemo
 }
 
 func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +117,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		defer body.Close()
 		// An error past this point has cut the reply short; the client
 		// sees a broken document. Nothing more can be sent.
-		writeQueryReply(w, body)
+		writeQueryReply(w, body, h.scans)
 		return nil
 	case "hello":
 		if len(params) != 1 {

@@ -1,0 +1,24 @@
+package filestamp
+
+import (
+	"io/fs"
+	"syscall"
+)
+
+// Stamp identifies one version of a file: any write changes its change
+// time, which no program can set back, and a replacement changes its
+// inode. Stamps are comparable.
+type Stamp struct {
+	dev, ino     uint64
+	size         int64
+	mtime, ctime syscall.Timespec
+}
+
+// Of returns the stamp of the file fi describes, if fi came from a stat.
+func Of(fi fs.FileInfo) (Stamp, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return Stamp{}, false
+	}
+	return Stamp{dev: st.Dev, ino: st.Ino, size: st.Size, mtime: st.Mtim, ctime: st.Ctim}, true
+}
