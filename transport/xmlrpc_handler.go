@@ -20,6 +20,11 @@ import (
 // XML-RPC fault with HTTP status 200: a *Fault from p keeps its code, any
 // other error is code 1 (CodeError), as Python sends it.
 //
+// A query's reply is sent as text if the whole file is text, so a file is
+// read once to find out before it is sent; for an *os.File of 1 MiB or
+// more that has been left alone for two seconds, the handler remembers the
+// answer until the file changes (a new inode, size, mtime or ctime).
+//
 // Mount it in a server of your own to add TLS or share a port; give that
 // server a ReadHeaderTimeout and a ReadTimeout, but no WriteTimeout, as a
 // reply may be a large file.
