@@ -179,27 +179,30 @@ func truncate(s string) string {
 // allocations a relayed query.
 func encodeCall(method string, args ...any) ([]byte, error) {
 	const (
-		head      = "<?xml version='1.0'?>\n<methodCall>\n<methodName>"
-		params    = "</methodName>\n<params>\n"
-		paramOpen = "<param>\n<value>"
-		paramEnd  = "</value>\n</param>\n"
-		tail      = "</params>\n</methodCall>\n"
-		str       = "<string></string>"
-		item      = "<value><string></string></value>\n"
-		array     = "<array><data>\n</data></array>"
+		head       = "<?xml version='1.0'?>\n<methodCall>\n<methodName>"
+		params     = "</methodName>\n<params>\n"
+		paramOpen  = "<param>\n<value>"
+		paramClose = "</value>\n</param>\n"
+		tail       = "</params>\n</methodCall>\n"
+		strOpen    = "<string>"
+		strClose   = "</string>"
+		itemOpen   = "<value><string>"
+		itemClose  = "</string></value>\n"
+		arrayOpen  = "<array><data>\n"
+		arrayClose = "</data></array>"
 	)
 	// Room for the call with its text unescaped; escaping grows it only
 	// for names with & < > or CR in them.
 	size := len(head) + len(method) + len(params) + len(tail)
 	for _, a := range args {
-		size += len(paramOpen) + len(paramEnd)
+		size += len(paramOpen) + len(paramClose)
 		switch a := a.(type) {
 		case string:
-			size += len(str) + len(a)
+			size += len(strOpen) + len(a) + len(strClose)
 		case []string:
-			size += len(array)
+			size += len(arrayOpen) + len(arrayClose)
 			for _, s := range a {
-				size += len(item) + len(s)
+				size += len(itemOpen) + len(s) + len(itemClose)
 			}
 		}
 	}
@@ -212,25 +215,25 @@ func encodeCall(method string, args ...any) ([]byte, error) {
 		b = append(b, paramOpen...)
 		switch a := a.(type) {
 		case string:
-			b = append(b, "<string>"...)
+			b = append(b, strOpen...)
 			if b, err = appendString(b, a); err != nil {
 				return nil, err
 			}
-			b = append(b, "</string>"...)
+			b = append(b, strClose...)
 		case []string:
-			b = append(b, "<array><data>\n"...)
+			b = append(b, arrayOpen...)
 			for _, s := range a {
-				b = append(b, "<value><string>"...)
+				b = append(b, itemOpen...)
 				if b, err = appendString(b, s); err != nil {
 					return nil, err
 				}
-				b = append(b, "</string></value>\n"...)
+				b = append(b, itemClose...)
 			}
-			b = append(b, "</data></array>"...)
+			b = append(b, arrayClose...)
 		default:
 			return nil, fmt.Errorf("transport: cannot encode %T", a)
 		}
-		b = append(b, paramEnd...)
+		b = append(b, paramClose...)
 	}
 	return append(b, tail...), nil
 }
