@@ -83,8 +83,9 @@ func benchCodec(b *testing.B, text []byte) {
 }
 
 // BenchmarkSmallCall measures the codec's share of a relayed query: the
-// request with a history of three nodes, encoded and decoded, and a small
-// text reply decoded.
+// request with a history of three nodes, encoded and decoded (by the
+// general decoder, and by parseSimpleCall, which the handler tries
+// first), and a small text reply decoded.
 func BenchmarkSmallCall(b *testing.B) {
 	history := []string{"http://127.0.0.1:40001", "http://127.0.0.1:40002", "http://127.0.0.1:40003"}
 	call, err := encodeCall("query", "f", history)
@@ -109,6 +110,14 @@ func BenchmarkSmallCall(b *testing.B) {
 			d := newXMLDecoder(br, DefaultMaxRequestBytes)
 			if _, params, err := d.request(); err != nil || len(params) != 2 {
 				b.Fatal(params, err)
+			}
+		}
+	})
+	b.Run("decode-simple", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, params, ok := parseSimpleCall(call); !ok || len(params) != 2 {
+				b.Fatal(params, ok)
 			}
 		}
 	})

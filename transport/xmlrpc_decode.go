@@ -884,6 +884,9 @@ func (d *xmlDecoder) closeDoc(names ...string) error {
 // fault if the reply is one, having read it whole; otherwise the decoder
 // stands just inside <params><param><value>.
 func (d *xmlDecoder) replyStart() (*Fault, error) {
+	if d.skipReplyHead() {
+		return nil, nil
+	}
 	if err := d.expect(start("methodResponse")); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,12 @@ func FuzzDecodeRequest(f *testing.F) {
 		"<methodCall><methodName>q</methodName><params><param><value><array><data><value><array><data></data></array></value></data></array></value></param></params></methodCall>",
 		"<methodCall><methodName>q</methodName><params><param><value><string>a\r\nb\rc</string></value></param><param><value><string>\td&lt;</string></value></param><param><value> x\u00e9 </value></param></params></methodCall>",
 	}
+	// Simple calls in each of the shapes parseSimpleCall takes.
+	seeds = append(seeds,
+		"  <?xml version=\"1.0\"?><methodCall><methodName></methodName><params></params></methodCall>\n",
+		"<methodCall>\n<methodName>fetch</methodName>\n<params>\n<param><value> <string>a b</string>\t</value></param>\n<param><value>untyped &gt;</value></param>\n</params>\n</methodCall>",
+		"<methodCall><methodName>q</methodName><params><param><value><string/></value></param><param><value><array><data><value>u</value><value> <string>s</string> </value></data></array></value></param></params></methodCall>",
+		"<methodCall><methodName>q</methodName><params><param><value>  </value></param><param><value><array><data></data></array></value></param></params></methodCall>")
 	// Tag names at the length cap and one past it, as start and end tags.
 	for _, n := range []int{maxTagLen - 1, maxTagLen, maxTagLen + 1} {
 		name := strings.Repeat("n", n)
@@ -43,6 +49,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		slow := newXMLDecoder(bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(doc)), 16), budget)
 		smethod, sparams, serr := slow.request()
 		require.Equal(t, err == nil, serr == nil, "fast: %v, slow: %v", err, serr)
+		if m, ps, ok := parseSimpleCall(doc); ok {
+			require.NoError(t, err, "parseSimpleCall took what the decoder refuses")
+			require.Equal(t, method, m)
+			require.Equal(t, params, ps)
+		}
 		if err != nil {
 			return
 		}
