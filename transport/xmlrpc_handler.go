@@ -92,10 +92,10 @@ func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, 
 		if doc, err := br.Peek(int(n)); err == nil {
 			if method, params, ok := parseSimpleCall(doc); ok {
 				br.Discard(int(n))
-				if _, err := br.Peek(1); err == io.EOF {
-					return method, params, nil
+				if _, err := br.Peek(1); err != io.EOF {
+					return "", nil, fmt.Errorf("transport: request does not end at its Content-Length (%v)", err)
 				}
-				return "", nil, fmt.Errorf("transport: request longer than its Content-Length")
+				return method, params, nil
 			}
 		}
 	}
