@@ -597,7 +597,7 @@ func (d *xmlDecoder) plainText() (string, bool) {
 				return "", true
 			}
 			return string(buf[:i]), true
-		case c >= 0x20 && c < utf8.RuneSelf && c != '&', c == '\t', c == '\n':
+		case isPlain(c):
 		default:
 			return "", false
 		}

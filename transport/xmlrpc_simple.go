@@ -75,8 +75,7 @@ func (p *simpleParser) tag(t string) bool {
 	return true
 }
 
-// text reads plain text up to the next '<': printable ASCII, tabs and LFs,
-// with no '&'.
+// text reads plain text (isPlain) up to the next '<'.
 func (p *simpleParser) text() (string, bool) {
 	for i, c := range p.b {
 		switch {
@@ -84,7 +83,7 @@ func (p *simpleParser) text() (string, bool) {
 			s := string(p.b[:i])
 			p.b = p.b[i:]
 			return s, true
-		case c >= 0x20 && c < 0x7F && c != '&', c == '\t', c == '\n':
+		case isPlain(c):
 		default:
 			return "", false
 		}
@@ -131,6 +130,14 @@ func (p *simpleParser) value() (any, bool) {
 		return vals, p.tag("</array>") && p.tag("</value>")
 	}
 	return nil, false
+}
+
+// isPlain reports whether c stands for itself in text that the fast paths
+// take as it is: printable ASCII other than '&' (and '<', which ends the
+// text), tab and LF. CR, entities and characters beyond ASCII need the
+// general decoder.
+func isPlain(c byte) bool {
+	return c >= 0x20 && c < 0x7F && c != '&' || c == '\t' || c == '\n'
 }
 
 func isLayout(s string) bool {
