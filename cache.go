@@ -46,9 +46,9 @@ func newFileCache(size int) *fileCache {
 	return &fileCache{files: files}
 }
 
-// get returns the cached bytes of name if fi, a fresh stat of it, says the
-// file has not changed since they were read.
-func (c *fileCache) get(name string, fi fs.FileInfo) (io.ReadCloser, bool) {
+// get returns the cached bytes of name if stamp, from a fresh stat of it,
+// says the file has not changed since they were read.
+func (c *fileCache) get(name string, stamp filestamp.Stamp) (io.ReadCloser, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -56,7 +56,7 @@ func (c *fileCache) get(name string, fi fs.FileInfo) (io.ReadCloser, bool) {
 	if !ok {
 		return nil, false
 	}
-	if s, ok := filestamp.Of(fi); !ok || s != f.stamp {
+	if stamp != f.stamp {
 		c.files.Remove(name)
 		return nil, false
 	}

@@ -31,7 +31,7 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 		n.log.Warn("fetch refused: wrong secret", "name", name)
 		return denied()
 	}
-	switch _, err := n.stat(name); {
+	switch _, _, err := n.stat(name); {
 	case err == nil:
 		return nil // already here: not rewritten
 	case !errors.Is(err, ErrUnhandled):

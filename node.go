@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 
+	"github.com/filepeer/peer/internal/filestamp"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -85,6 +87,7 @@ type Node struct {
 	tr         transport.Transport
 	ownsTr     bool // tr was made by New, so Close closes it
 	root       *os.Root
+	dir        *filestamp.Dir // Dir for quick stats; nil where unsupported
 	log        *slog.Logger
 	http       http.Handler
 	cache      *fileCache // nil: no cache
@@ -123,6 +126,8 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: shared directory: %w", err)
 	}
+	// Without it (errors.ErrUnsupported), every stat goes through root.
+	dir, _ := filestamp.OpenDir(root)
 	n := &Node{
 		url:        cfg.URL,
 		secret:     cfg.Secret,
@@ -130,6 +135,7 @@ func New(cfg Config) (*Node, error) {
 		maxKnown:   cmp.Or(cfg.MaxKnown, DefaultMaxKnown),
 		tr:         cfg.Transport,
 		root:       root,
+		dir:        dir,
 		log:        cfg.Logger,
 		known:      make(map[string]struct{}),
 		cache:      newFileCache(cfg.CacheFiles),
@@ -202,6 +208,9 @@ func (n *Node) Close() error {
 	n.calls.Wait()
 	if c, ok := n.tr.(io.Closer); ok && n.ownsTr {
 		errs = append(errs, c.Close())
+	}
+	if n.dir != nil {
+		errs = append(errs, n.dir.Close())
 	}
 	errs = append(errs, n.root.Close())
 	if err := errors.Join(errs...); err != nil {
@@ -311,37 +320,56 @@ func (n *Node) passOn(ctx context.Context, name string, history []string) (io.Re
 // other than a regular file (a directory, a device, a pipe).
 func (n *Node) open(name string) (io.ReadCloser, error) {
 	// Stat first: opening a named pipe would block.
-	fi, err := n.stat(name)
+	stamp, stamped, err := n.stat(name)
 	if err != nil {
 		return nil, err
 	}
-	if body, ok := n.cache.get(name, fi); ok {
-		return body, nil
+	if stamped {
+		if body, ok := n.cache.get(name, stamp); ok {
+			return body, nil
+		}
 	}
 	f, err := n.root.Open(name)
 	if err != nil {
 		return nil, n.openError(name, err)
 	}
-	if fi, err = f.Stat(); err != nil || !fi.Mode().IsRegular() {
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, denied()
 	}
 	return n.cache.fill(name, f, fi), nil
 }
 
-// stat checks name as open does, without opening it.
-func (n *Node) stat(name string) (fs.FileInfo, error) {
+// stat checks name as open does, without opening it, and returns the
+// file's stamp if the platform gives one (stamped).
+func (n *Node) stat(name string) (stamp filestamp.Stamp, stamped bool, err error) {
 	if !validName(name) {
-		return nil, denied()
+		return stamp, false, denied()
+	}
+	// Every query stats a name in Dir, and most names are one element:
+	// those take the short way, unless they name a symbolic link, which
+	// os.Root must follow.
+	if n.dir != nil && !strings.Contains(name, "/") {
+		stamp, mode, err := n.dir.Lstat(name)
+		switch {
+		case err == nil && mode.IsRegular():
+			return stamp, true, nil
+		case err == nil && mode&fs.ModeSymlink == 0:
+			return stamp, false, denied()
+		case err == syscall.ENOENT:
+			return stamp, false, unhandled()
+		}
 	}
 	fi, err := n.root.Stat(name)
 	if err != nil {
-		return nil, n.openError(name, err)
+		return stamp, false, n.openError(name, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, denied()
+		return stamp, false, denied()
 	}
-	return fi, nil
+	stamp, stamped = filestamp.Of(fi)
+	return stamp, stamped, nil
 }
 
 // openError sorts an error from opening name: a missing file is the
