@@ -16,7 +16,7 @@ import (
 // as the book's node does. If ctx ends, broadcast stops without blaming the
 // peer it was asking.
 func (n *Node) broadcast(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
-	for _, url := range n.Known() {
+	for _, url := range n.peers() {
 		if slices.Contains(history, url) {
 			continue
 		}

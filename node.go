@@ -96,13 +96,16 @@ type Node struct {
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// served is ctx marked with servedKey: the base of the contexts of
+	// the calls the node's own listener serves (transport.Contexter).
+	served context.Context
 	// calls counts the calls running in the node; Close waits for them.
 	calls sync.WaitGroup
 
 	mu sync.Mutex
 	// guards url, known, listener and closed
-	url      string // set by New, and by Start for a URL with port 0
-	known    map[string]struct{}
+	url      string   // set by New, and by Start for a URL with port 0
+	known    []string // sorted; replaced, never modified (see peers)
 	listener io.Closer
 	closed   bool
 }
@@ -137,7 +140,6 @@ func New(cfg Config) (*Node, error) {
 		root:       root,
 		dir:        dir,
 		log:        cfg.Logger,
-		known:      make(map[string]struct{}),
 		cache:      newFileCache(cfg.CacheFiles),
 		progress:   cfg.Progress,
 	}
@@ -149,6 +151,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.log = n.log.With("node", cfg.URL)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.served = context.WithValue(n.ctx, servedKey{}, n)
 	n.http = transport.NewXMLRPCHandler(server{n})
 	return n, nil
 }
@@ -233,6 +236,9 @@ func (n *Node) enter(ctx context.Context) (context.Context, context.CancelFunc, 
 		return nil, nil, err
 	}
 	ctx, cancel := n.bind(ctx)
+	if cancel == nil {
+		cancel = func() {}
+	}
 	return ctx, cancel, nil
 }
 
@@ -247,12 +253,21 @@ func (n *Node) register() error {
 	return nil
 }
 
-// bind returns a context that ends with ctx or when the node closes.
+// bind returns a context that ends with ctx or when the node closes, and
+// the function that releases it. The function is nil when ctx is a call
+// the node's own listener serves, which ends with the node already: the
+// context of a relay through this node then costs nothing.
 func (n *Node) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Value(servedKey{}) == n {
+		return ctx, nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(n.ctx, cancel)
 	return ctx, func() { stop(); cancel() }
 }
+
+// servedKey marks the contexts derived from Node.served.
+type servedKey struct{}
 
 // Query returns the contents of the file name: from Dir if it is there,
 // otherwise from the first known peer that finds it. history lists the
@@ -297,9 +312,14 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 	}
 	ctx, cancel := n.bind(ctx)
 	body, err := n.passOn(ctx, name, history)
-	if err != nil {
+	switch {
+	case err != nil && cancel != nil:
 		cancel()
 		return nil, err
+	case err != nil:
+		return nil, err
+	case cancel == nil:
+		return body, nil
 	}
 	// The body streams from a peer under ctx: keep ctx until it is closed.
 	return relay(body, cancel), nil
@@ -395,7 +415,8 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	switch _, ok := n.known[url]; {
+	i, ok := slices.BinarySearch(n.known, url)
+	switch {
 	case n.closed:
 		return ErrClosed
 	case ok || url == n.url:
@@ -403,7 +424,7 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	case len(n.known) >= n.maxKnown:
 		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
 	}
-	n.known[url] = struct{}{}
+	n.known = slices.Insert(slices.Clip(n.known), i, url)
 	n.log.Debug("hello", "peer", url)
 	return nil
 }
@@ -417,21 +438,26 @@ func truncate(s string) string {
 
 // Known returns the URLs of the known peers, sorted.
 func (n *Node) Known() []string {
+	p := n.peers()
+	return append(make([]string, 0, len(p)), p...)
+}
+
+// peers is Known without the copy, for a broadcast to walk without holding
+// the lock: Hello and Forget make a new slice rather than change this one.
+// The caller must not modify it.
+func (n *Node) peers() []string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	urls := make([]string, 0, len(n.known))
-	for u := range n.known {
-		urls = append(urls, u)
-	}
-	slices.Sort(urls)
-	return urls
+	return n.known
 }
 
 // Forget removes url from the known peers, if it is there.
 func (n *Node) Forget(url string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	delete(n.known, url)
+	if i, ok := slices.BinarySearch(n.known, url); ok {
+		n.known = slices.Concat(n.known[:i], n.known[i+1:])
+	}
 }
 
 // List returns the names of the regular files in Dir, sorted, with
@@ -478,6 +504,12 @@ func (n *Node) List(ctx context.Context) ([]string, error) {
 
 // server is the node as its transport serves it to peers.
 type server struct{ n *Node }
+
+var _ transport.Contexter = server{}
+
+// Context is the base of the contexts of the calls the transport serves:
+// they end when the node closes.
+func (s server) Context() context.Context { return s.n.served }
 
 func (s server) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 	return s.n.QueryReader(ctx, name, history)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -414,6 +415,53 @@ func TestCloseEndsInflightWork(t *testing.T) {
 	require.NoError(t, err)
 	_, err = p.Query(bg, "x", nil)
 	require.ErrorIs(t, err, transport.ErrUnreachable)
+}
+
+// Over XML-RPC, a query that a node is relaying for a peer ends when the
+// node closes: Close returns, and so do the peer's call to the node and
+// the node's call onwards.
+func TestCloseEndsServedRelay(t *testing.T) {
+	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	t.Cleanup(func() { xr.Close() })
+	a := startNode(t, xr, "http://"+freeAddr(t))
+	entered, left := make(chan struct{}), make(chan struct{})
+	hole := &fakePeer{query: func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
+		close(entered)
+		<-ctx.Done()
+		close(left)
+		return nil, ctx.Err()
+	}}
+	l, err := xr.Listen("http://127.0.0.1:0", hole)
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	require.NoError(t, a.Hello(bg, l.(interface{ URL() string }).URL()))
+	p, err := xr.Dial(a.URL())
+	require.NoError(t, err)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Query(bg, "x", nil)
+		errc <- err
+	}()
+	<-entered
+	closed := make(chan error, 1)
+	go func() { closed <- a.Close() }()
+	for _, c := range []struct {
+		what string
+		done func() bool
+	}{
+		{"Close", func() bool { return <-closed == nil }},
+		{"the peer's query", func() bool { return <-errc != nil }},
+		{"the relayed call", func() bool { <-left; return true }},
+	} {
+		ok := make(chan bool, 1)
+		go func() { ok <- c.done() }()
+		select {
+		case v := <-ok:
+			require.True(t, v, c.what)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s did not end", c.what)
+		}
+	}
 }
 
 func TestStartTwiceAndPortInUse(t *testing.T) {

@@ -43,6 +43,15 @@ type Lister interface {
 	List(ctx context.Context) ([]string, error)
 }
 
+// Contexter is an optional interface of the Peer given to Listen. A
+// transport that honours it serves every call to that Peer under a
+// context derived from Context, which thus ends the calls when it ends.
+// The XML-RPC transport honours it. A node uses it to end the calls it is
+// serving when it closes, without a context of its own for each one.
+type Contexter interface {
+	Context() context.Context
+}
+
 // Texter is an optional interface of a Query body that knows whether its
 // bytes are text: valid UTF-8 that XML 1.0 can carry. The XML-RPC client's
 // bodies know it from the wire type; a relay keeps it, so text stays text.

@@ -184,9 +184,10 @@ func (t *XMLRPC) isClosed() bool {
 // if none). On Unix the socket has SO_REUSEADDR, as Go's listeners always
 // do, so a node can be restarted on its port at once. Port 0 picks a free
 // port: the returned io.Closer then also has a URL method giving the URL
-// with the real port. Closing it cancels the calls being served, shuts the
-// HTTP server down and waits for its goroutines. For HTTPS, or to share a
-// server, mount NewXMLRPCHandler in an http.Server of your own.
+// with the real port. Calls are served under p's Context if p is a
+// Contexter. Closing the listener cancels the calls being served, shuts
+// the HTTP server down and waits for its goroutines. For HTTPS, or to
+// share a server, mount NewXMLRPCHandler in an http.Server of your own.
 func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 	if p == nil {
 		return nil, errors.New("transport: listen: nil Peer")
@@ -214,8 +215,12 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 		u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 		l.url = u.String()
 	}
+	base := context.Background()
+	if c, ok := p.(Contexter); ok {
+		base = c.Context()
+	}
 	var ctx context.Context
-	ctx, l.cancel = context.WithCancel(context.Background())
+	ctx, l.cancel = context.WithCancel(base)
 	h := newXMLRPCHandler(p, t.cfg.MaxRequestBytes)
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -301,6 +306,15 @@ func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
 	}
 	u.Fragment = ""
 	p := &xmlrpcPeer{t: t, url: rawURL, endpoint: u}
+	p.proto = &http.Request{
+		Method:     http.MethodPost,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     callHeader,
+		Host:       u.Host,
+	}
 	// Any string may come to Dial (a hello checks its URL so), hence the
 	// cap, which a node's own known peers stay well under.
 	if t.npeers.Load() < maxDialCache {
@@ -319,6 +333,10 @@ type xmlrpcPeer struct {
 	t        *XMLRPC
 	url      string   // as dialled, for errors
 	endpoint *url.URL // where requests are posted; never modified
+	// proto is every request's start: a call copies it with its
+	// context (the copy that WithContext must make anyway) and adds
+	// the body.
+	proto *http.Request
 }
 
 var _ Lister = (*xmlrpcPeer)(nil)
@@ -465,20 +483,12 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 		k.timer.Stop()
 	}
 	k.reqBody.Reset(body)
-	req := (&http.Request{
-		Method:        http.MethodPost,
-		URL:           c.endpoint,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        callHeader,
-		Body:          io.NopCloser(&k.reqBody),
-		ContentLength: int64(len(body)),
-		// The transport may resend a request that it could not write
-		// on a reused connection.
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
-		Host:    c.endpoint.Host,
-	}).WithContext(k.ctx)
+	req := c.proto.WithContext(k.ctx)
+	req.Body = io.NopCloser(&k.reqBody)
+	req.ContentLength = int64(len(body))
+	// The transport may resend a request that it could not write on a
+	// reused connection.
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	k.resp, err = c.t.rt.RoundTrip(req)
 	if k.timer != nil {
 		k.timer.Stop()

@@ -513,6 +513,46 @@ func TestXMLRPCNoRedirects(t *testing.T) {
 	require.False(t, hit.Load())
 }
 
+// contextPeer is a fakePeer that gives Listen a base context.
+type contextPeer struct {
+	*fakePeer
+	ctx context.Context
+}
+
+func (p contextPeer) Context() context.Context { return p.ctx }
+
+type baseKey struct{}
+
+// A Contexter's calls are served under its context: they carry its values
+// and end when it ends, while the listener still serves.
+func TestXMLRPCListenContexter(t *testing.T) {
+	base, cancel := context.WithCancel(context.WithValue(context.Background(), baseKey{}, "base"))
+	defer cancel()
+	seen := make(chan any, 1)
+	p := contextPeer{ctx: base, fakePeer: &fakePeer{query: func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
+		seen <- ctx.Value(baseKey{})
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}}
+	tr, url := serve(t, p, XMLRPCConfig{})
+	c := dial(t, tr, url)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := c.Query(context.Background(), "x", nil)
+		errc <- err
+	}()
+	require.Equal(t, "base", <-seen)
+	cancel()
+	select {
+	case err := <-errc:
+		// The handler returned the context's error, which goes out as
+		// a fault.
+		require.ErrorContains(t, err, "context canceled")
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call went on after its base context ended")
+	}
+}
+
 func TestXMLRPCTimeoutAndCancel(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
