@@ -369,7 +369,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	*out = append(*out, replyHead+open...)
+	*out = append(append(*out, replyHead...), open...)
 	var err error
 	if ra, ok := body.(io.ReaderAt); ok && length >= 0 && size > 2*parallelChunk {
 		err = copyParallel(w, ra, pos, size, text, out)
@@ -385,7 +385,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 	}
 	// The tail goes with the last of the contents: a small reply is
 	// one write.
-	*out = append(*out, close+replyTail...)
+	*out = append(append(*out, close...), replyTail...)
 	_, err = w.Write(*out)
 	return err
 }
