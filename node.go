@@ -310,19 +310,17 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 	case !errors.Is(err, ErrUnhandled):
 		return nil, err
 	}
-	ctx, cancel := n.bind(ctx)
+	ctx, release := n.bind(ctx)
 	body, err := n.passOn(ctx, name, history)
-	switch {
-	case err != nil && cancel != nil:
-		cancel()
+	if release == nil {
+		return body, err
+	}
+	if err != nil {
+		release()
 		return nil, err
-	case err != nil:
-		return nil, err
-	case cancel == nil:
-		return body, nil
 	}
 	// The body streams from a peer under ctx: keep ctx until it is closed.
-	return relay(body, cancel), nil
+	return relay(body, release), nil
 }
 
 // passOn is the query's second half, for a name not in Dir: add this node
@@ -371,10 +369,10 @@ func (n *Node) stat(name string) (stamp filestamp.Stamp, stamped bool, err error
 	// those take the short way, unless they name a symbolic link, which
 	// os.Root must follow.
 	if n.dir != nil && !strings.Contains(name, "/") {
-		stamp, mode, err := n.dir.Lstat(name)
+		s, mode, err := n.dir.Lstat(name)
 		switch {
 		case err == nil && mode.IsRegular():
-			return stamp, true, nil
+			return s, true, nil
 		case err == nil && mode&fs.ModeSymlink == 0:
 			return stamp, false, denied()
 		case err == syscall.ENOENT:

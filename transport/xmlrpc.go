@@ -305,7 +305,7 @@ func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
 		u.Path = "/RPC2"
 	}
 	u.Fragment = ""
-	p := &xmlrpcPeer{t: t, url: rawURL, endpoint: u}
+	p := &xmlrpcPeer{t: t, url: rawURL}
 	p.proto = &http.Request{
 		Method:     http.MethodPost,
 		URL:        u,
@@ -330,12 +330,11 @@ const maxDialCache = 256
 
 // xmlrpcPeer is the client side of the XML-RPC transport.
 type xmlrpcPeer struct {
-	t        *XMLRPC
-	url      string   // as dialled, for errors
-	endpoint *url.URL // where requests are posted; never modified
-	// proto is every request's start: a call copies it with its
-	// context (the copy that WithContext must make anyway) and adds
-	// the body.
+	t   *XMLRPC
+	url string // as dialled, for errors
+	// proto is every request's start, posted to proto.URL: a call
+	// copies it with its context (the copy that WithContext must make
+	// anyway) and adds the body. Never modified.
 	proto *http.Request
 }
 
@@ -495,7 +494,7 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 	}
 	if err != nil {
 		k.resp = nil
-		return nil, k.fail(&url.Error{Op: "Post", URL: c.endpoint.String(), Err: err})
+		return nil, k.fail(&url.Error{Op: "Post", URL: c.proto.URL.String(), Err: err})
 	}
 	resp := k.resp
 	if resp.StatusCode != http.StatusOK {
