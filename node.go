@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 
@@ -87,7 +86,6 @@ type Node struct {
 	tr         transport.Transport
 	ownsTr     bool // tr was made by New, so Close closes it
 	root       *os.Root
-	dir        *filestamp.Dir // Dir for quick stats; nil where unsupported
 	log        *slog.Logger
 	http       http.Handler
 	cache      *fileCache // nil: no cache
@@ -129,8 +127,6 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer: shared directory: %w", err)
 	}
-	// Without it (errors.ErrUnsupported), every stat goes through root.
-	dir, _ := filestamp.OpenDir(root)
 	n := &Node{
 		url:        cfg.URL,
 		secret:     cfg.Secret,
@@ -138,7 +134,6 @@ func New(cfg Config) (*Node, error) {
 		maxKnown:   cmp.Or(cfg.MaxKnown, DefaultMaxKnown),
 		tr:         cfg.Transport,
 		root:       root,
-		dir:        dir,
 		log:        cfg.Logger,
 		cache:      newFileCache(cfg.CacheFiles),
 		progress:   cfg.Progress,
@@ -211,9 +206,6 @@ func (n *Node) Close() error {
 	n.calls.Wait()
 	if c, ok := n.tr.(io.Closer); ok && n.ownsTr {
 		errs = append(errs, c.Close())
-	}
-	if n.dir != nil {
-		errs = append(errs, n.dir.Close())
 	}
 	errs = append(errs, n.root.Close())
 	if err := errors.Join(errs...); err != nil {
@@ -364,20 +356,6 @@ func (n *Node) open(name string) (io.ReadCloser, error) {
 func (n *Node) stat(name string) (stamp filestamp.Stamp, stamped bool, err error) {
 	if !validName(name) {
 		return stamp, false, denied()
-	}
-	// Every query stats a name in Dir, and most names are one element:
-	// those take the short way, unless they name a symbolic link, which
-	// os.Root must follow.
-	if n.dir != nil && !strings.Contains(name, "/") {
-		s, mode, err := n.dir.Lstat(name)
-		switch {
-		case err == nil && mode.IsRegular():
-			return s, true, nil
-		case err == nil && mode&fs.ModeSymlink == 0:
-			return stamp, false, denied()
-		case err == syscall.ENOENT:
-			return stamp, false, unhandled()
-		}
 	}
 	fi, err := n.root.Stat(name)
 	if err != nil {

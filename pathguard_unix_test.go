@@ -15,9 +15,9 @@ import (
 	"github.com/filepeer/peer/transport"
 )
 
-// A named pipe is denied, by either way a name is statted (one element,
-// several, through a link), and never opened: opening one would block
-// until someone wrote to it.
+// A named pipe is denied, whether named by one element, by several or
+// through a link, and never opened: opening one would block until someone
+// wrote to it.
 func TestNamedPipeIsDenied(t *testing.T) {
 	a := startNode(t, transport.NewMemory(), "mem://a")
 	a.put(t, "sub/f.txt", "f")
