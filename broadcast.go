@@ -6,43 +6,127 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/filepeer/peer/transport"
 )
 
-// broadcast asks each known peer not in history, one at a time in URL
-// order, to run the query; the first success wins. A peer that answers
-// ErrUnhandled stays known; one that fails in any other way is forgotten,
-// as the book's node does. If ctx ends, broadcast stops without blaming the
-// peer it was asking.
-func (n *Node) broadcast(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+// errQueryTimeout ends the search of a query after Config.QueryTimeout.
+var errQueryTimeout = errors.New("peer: no peer found the file within the query timeout")
+
+// broadcast asks the known peers not in history, n.fanout at a time, to
+// run the query id; the first success wins, and the branches still
+// running are cancelled, their bodies closed. It returns once every
+// branch has ended, so no goroutine outlives it. A peer that answers a
+// fault, any fault, meant it and stays known; one whose call failed
+// (refused, timed out, garbage) is forgotten, unless the failure came
+// from cancelling it. If ctx ends, broadcast returns its error.
+func (n *Node) broadcast(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+	var peers []string
 	for _, url := range n.peers() {
-		if slices.Contains(history, url) {
-			continue
+		if !slices.Contains(history, url) {
+			peers = append(peers, url)
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	}
+	if len(peers) == 0 {
+		return nil, unhandled()
+	}
+	search, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(n.queryTime, func() { cancel(errQueryTimeout) })
+
+	type answer struct {
+		branch int
+		body   io.ReadCloser
+		err    error
+		cut    bool // the branch had been cancelled when it ended
+	}
+	answers := make(chan answer)
+	branches := make([]context.CancelFunc, len(peers))
+	running, next := 0, 0
+	won, winner := io.ReadCloser(nil), -1
+	for running > 0 || (winner < 0 && next < len(peers) && search.Err() == nil) {
+		for winner < 0 && running < n.fanout && next < len(peers) && search.Err() == nil {
+			i := next
+			next++
+			running++
+			var bctx context.Context
+			bctx, branches[i] = context.WithCancel(search)
+			go func() {
+				body, err := n.ask(bctx, peers[i], name, history, id)
+				answers <- answer{i, body, err, bctx.Err() != nil}
+			}()
 		}
-		body, err := n.ask(ctx, url, name, history)
+		a := <-answers
+		running--
+		url := peers[a.branch]
 		switch {
-		case err == nil:
-			return body, nil
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case errors.Is(err, ErrUnhandled):
-			n.log.Debug("peer could not handle", "peer", url, "name", name)
+		case a.err == nil && winner < 0:
+			won, winner = a.body, a.branch
+			for j, stop := range branches[:next] {
+				if j != winner {
+					stop()
+				}
+			}
+		case a.err == nil:
+			a.body.Close() // a second find, too late
+			branches[a.branch]()
 		default:
-			n.log.Info("forgetting peer", "peer", url, "err", err)
-			n.Forget(url)
+			branches[a.branch]()
+			n.judge(url, name, a.err, a.cut)
 		}
+	}
+	if winner >= 0 && timer.Stop() {
+		stop := branches[winner]
+		return relay(won, func() { stop(); cancel(nil) }), nil
+	}
+	if won != nil {
+		won.Close() // found, but the timeout cut it off meanwhile
+	}
+	timer.Stop()
+	cancel(nil)
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	return nil, unhandled()
 }
 
-func (n *Node) ask(ctx context.Context, url, name string, history []string) (io.ReadCloser, error) {
+// judge decides what the failed call to url says about that peer;
+// cancelled says the call was cut short here, which is nobody's fault.
+func (n *Node) judge(url, name string, err error, cancelled bool) {
+	var f *Fault
+	switch {
+	case errors.As(err, &f):
+		n.log.Debug("peer could not handle", "peer", url, "name", name, "fault", f.Code)
+	case cancelled:
+	default:
+		n.log.Info("forgetting peer", "peer", url, "err", err)
+		n.Forget(url)
+	}
+}
+
+// ask runs the query on the peer at url: filepeer.query, carrying its
+// identity, to a peer that speaks the extension or has not said yet, and
+// the book's query to one that answered the extension with a fault.
+func (n *Node) ask(ctx context.Context, url, name string, history []string, id string) (io.ReadCloser, error) {
 	p, err := n.tr.Dial(url)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := p.(transport.Caller); ok && n.dialects.get(url) != speechBook {
+		body, err := c.Open(ctx, methodQuery, name, history, id)
+		var f *Fault
+		switch {
+		case err == nil, errors.As(err, &f) && (f.Code == Unhandled || f.Code == AccessDenied):
+			n.dialects.learn(url, speechExt)
+			return body, err
+		case f == nil:
+			return nil, err // the call failed: nothing learned
+		}
+		// Any other fault is a book node's answer to a method it does
+		// not know (or a peer that cannot serve it): the book's query
+		// from now on.
+		n.log.Debug("peer speaks the book's methods only", "peer", url)
+		n.dialects.learn(url, speechBook)
 	}
 	return p.Query(ctx, name, history)
 }

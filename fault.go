@@ -31,3 +31,18 @@ var ErrClosed = errors.New("peer: node is closed")
 // the shared sentinels through errors.As.
 func unhandled() error { return &Fault{Code: Unhandled, Message: "Couldn't handle the query"} }
 func denied() error    { return &Fault{Code: AccessDenied, Message: "Access denied"} }
+
+// repeatedMessage is the message of the fault 100 a node answers for a
+// copy of a query it has handled already (see PROTOCOL.md).
+const repeatedMessage = "Couldn't handle the query: already handled here"
+
+func repeated() error { return &Fault{Code: Unhandled, Message: repeatedMessage} }
+
+// IsRepeat reports whether err is the fault a node answers for a copy of
+// a query that it has already handled with at least as many hops left:
+// a fault 100 (errors.Is(err, ErrUnhandled) holds) that says the copy
+// was answered at once, without being passed on.
+func IsRepeat(err error) bool {
+	var f *Fault
+	return errors.As(err, &f) && f.Code == Unhandled && f.Message == repeatedMessage
+}

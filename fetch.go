@@ -37,7 +37,10 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	case !errors.Is(err, ErrUnhandled):
 		return err
 	}
-	body, err := n.passOn(ctx, name, nil)
+	if fi, err := n.root.Stat(name); err == nil && fi.IsDir() {
+		return fmt.Errorf("peer: fetch %q: a directory of that name is in Dir", truncate(name))
+	}
+	body, err := n.passOn(ctx, name, nil, n.newQuery(0))
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/filepeer/peer/internal/filestamp"
 	"github.com/filepeer/peer/transport"
@@ -25,6 +26,14 @@ const DefaultMaxHistory = 6
 // DefaultMaxKnown caps the known peers of a node whose Config leaves
 // MaxKnown zero, so that a flood of hellos cannot grow it without bound.
 const DefaultMaxKnown = 1024
+
+// DefaultFanout is how many known peers a node asks at once when
+// Config.Fanout is zero.
+const DefaultFanout = 16
+
+// DefaultQueryTimeout bounds the search of a query the node passes on
+// when Config.QueryTimeout is zero.
+const DefaultQueryTimeout = 30 * time.Second
 
 // maxURLLen caps the length of a peer URL accepted by Hello.
 const maxURLLen = 2048
@@ -60,6 +69,19 @@ type Config struct {
 	// DefaultMaxKnown.
 	MaxKnown int
 
+	// Fanout is how many known peers the node asks at once when it passes
+	// a query on; the first to find the file wins, and the others are
+	// cancelled. If zero, it is DefaultFanout (16). 1 asks one peer at a
+	// time, in URL order, as the book's node does.
+	Fanout int
+
+	// QueryTimeout bounds the search of a query the node passes on: the
+	// wait for a peer to start sending the file. The file then streams
+	// for as long as it takes. It is also how long the node remembers a
+	// query it has handled, so that copies arriving by other paths are
+	// answered at once. If zero, it is DefaultQueryTimeout (30s).
+	QueryTimeout time.Duration
+
 	// CacheFiles is how many small files (up to 64 KiB) the node keeps in
 	// memory, checked against the disk on every query. If zero, it is
 	// DefaultCacheFiles; if negative, nothing is cached.
@@ -83,6 +105,8 @@ type Node struct {
 	secret     string
 	maxHistory int
 	maxKnown   int
+	fanout     int
+	queryTime  time.Duration
 	tr         transport.Transport
 	ownsTr     bool // tr was made by New, so Close closes it
 	root       *os.Root
@@ -90,6 +114,8 @@ type Node struct {
 	http       http.Handler
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
+	seen       *seenQueries // the queries handled lately
+	dialects   dialects     // which peers speak the extension
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -122,6 +148,10 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("peer: Config.MaxHistory is negative (%d)", cfg.MaxHistory)
 	case cfg.MaxKnown < 0:
 		return nil, fmt.Errorf("peer: Config.MaxKnown is negative (%d)", cfg.MaxKnown)
+	case cfg.Fanout < 0:
+		return nil, fmt.Errorf("peer: Config.Fanout is negative (%d)", cfg.Fanout)
+	case cfg.QueryTimeout < 0:
+		return nil, fmt.Errorf("peer: Config.QueryTimeout is negative (%v)", cfg.QueryTimeout)
 	}
 	root, err := os.OpenRoot(cfg.Dir)
 	if err != nil {
@@ -132,6 +162,8 @@ func New(cfg Config) (*Node, error) {
 		secret:     cfg.Secret,
 		maxHistory: cmp.Or(cfg.MaxHistory, DefaultMaxHistory),
 		maxKnown:   cmp.Or(cfg.MaxKnown, DefaultMaxKnown),
+		fanout:     cmp.Or(cfg.Fanout, DefaultFanout),
+		queryTime:  cmp.Or(cfg.QueryTimeout, DefaultQueryTimeout),
 		tr:         cfg.Transport,
 		root:       root,
 		log:        cfg.Logger,
@@ -145,6 +177,7 @@ func New(cfg Config) (*Node, error) {
 		n.log = slog.New(slog.DiscardHandler)
 	}
 	n.log = n.log.With("node", cfg.URL)
+	n.seen = newSeenQueries(n.queryTime)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.served = context.WithValue(n.ctx, servedKey{}, n)
 	n.http = transport.NewXMLRPCHandler(server{n})
@@ -284,6 +317,13 @@ func (n *Node) Query(ctx context.Context, name string, history []string) ([]byte
 // The caller must close the body. A body relayed from a peer ends early
 // with an error if ctx ends or the node closes.
 func (n *Node) QueryReader(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	return n.query(ctx, name, history, "")
+}
+
+// query serves a query that came with the identity id, or, for id "",
+// one that starts here: a local caller's, or a book node's, which
+// carries none.
+func (n *Node) query(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
 	if err := n.register(); err != nil {
 		return nil, err
 	}
@@ -291,6 +331,16 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 	for _, h := range history {
 		if !validURL(h) {
 			return nil, fmt.Errorf("peer: query %q: history holds %q, which no peer could be sent", truncate(name), truncate(h))
+		}
+	}
+	if id != "" {
+		// A copy of a query handled here already is answered before
+		// any work: that is what makes a flood cost one call a link.
+		if !validName(name) {
+			return nil, denied()
+		}
+		if !n.seen.handle(id, len(history)) {
+			return nil, repeated()
 		}
 	}
 	f, err := n.open(name)
@@ -302,8 +352,11 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 	case !errors.Is(err, ErrUnhandled):
 		return nil, err
 	}
+	if id == "" {
+		id = n.newQuery(len(history))
+	}
 	ctx, release := n.bind(ctx)
-	body, err := n.passOn(ctx, name, history)
+	body, err := n.passOn(ctx, name, history, id)
 	if release == nil {
 		return body, err
 	}
@@ -315,19 +368,28 @@ func (n *Node) QueryReader(ctx context.Context, name string, history []string) (
 	return relay(body, release), nil
 }
 
+// newQuery gives a query that starts here, with a history of depth nodes,
+// its identity, and records it as handled.
+func (n *Node) newQuery(depth int) string {
+	id := newQueryID()
+	n.seen.handle(id, depth)
+	return id
+}
+
 // passOn is the query's second half, for a name not in Dir: add this node
 // to the history and, within the limit, ask the known peers.
-func (n *Node) passOn(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+func (n *Node) passOn(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
 	history = append(slices.Clip(history), n.URL())
 	if len(history) >= n.maxHistory {
 		return nil, unhandled()
 	}
-	return n.broadcast(ctx, name, history)
+	return n.broadcast(ctx, name, history, id)
 }
 
-// open opens name in Dir: ErrUnhandled if nothing of that name is there,
-// ErrAccessDenied for a name that would leave Dir or that names something
-// other than a regular file (a directory, a device, a pipe).
+// open opens name in Dir: ErrUnhandled if no file of that name is there
+// (nothing, or a directory, as the book's node has it), ErrAccessDenied
+// for a name that would leave Dir or that names something other than a
+// regular file or a directory (a device, a pipe).
 func (n *Node) open(name string) (io.ReadCloser, error) {
 	// Stat first: opening a named pipe would block.
 	stamp, stamped, err := n.stat(name)
@@ -361,7 +423,12 @@ func (n *Node) stat(name string) (stamp filestamp.Stamp, stamped bool, err error
 	if err != nil {
 		return stamp, false, n.openError(name, err)
 	}
-	if !fi.Mode().IsRegular() {
+	switch {
+	case fi.IsDir():
+		// Not a file here, as the book's node sees it: the query goes
+		// on, and a peer that asks is not refused what it may ask.
+		return stamp, false, unhandled()
+	case !fi.Mode().IsRegular():
 		return stamp, false, denied()
 	}
 	stamp, stamped = filestamp.Of(fi)
@@ -395,7 +462,11 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	switch {
 	case n.closed:
 		return ErrClosed
-	case ok || url == n.url:
+	case url == n.url:
+		return nil
+	case ok:
+		// Said again: the peer may have been upgraded, or replaced.
+		n.dialects.forget(url)
 		return nil
 	case len(n.known) >= n.maxKnown:
 		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
@@ -434,6 +505,7 @@ func (n *Node) Forget(url string) {
 	if i, ok := slices.BinarySearch(n.known, url); ok {
 		n.known = slices.Concat(n.known[:i], n.known[i+1:])
 	}
+	n.dialects.forget(url)
 }
 
 // List returns the names of the regular files in Dir, sorted, with

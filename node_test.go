@@ -96,16 +96,18 @@ func TestPeersKeptAndDropped(t *testing.T) {
 	}
 	_, err = a.Query(bg, "missing.txt", nil)
 	require.ErrorIs(t, err, peer.ErrUnhandled)
-	require.Equal(t, []string{"mem://1-honest"}, a.Known())
+	// A fault is an answer, whatever its code (a served error crosses the
+	// wire as fault 1): only the peers that did not answer are dropped.
+	require.Equal(t, []string{"mem://1-honest", "mem://2-odd-fault", "mem://3-denier", "mem://4-broken"}, a.Known())
 	for _, f := range []*fakePeer{honest, odd, denier, broken} {
 		require.EqualValues(t, 1, f.calls.Load())
 	}
 
-	// Dropped peers are not asked again.
+	// Dropped peers are not asked again; kept ones are.
 	_, err = a.Query(bg, "missing.txt", nil)
 	require.ErrorIs(t, err, peer.ErrUnhandled)
 	require.EqualValues(t, 2, honest.calls.Load())
-	require.EqualValues(t, 1, odd.calls.Load())
+	require.EqualValues(t, 2, odd.calls.Load())
 }
 
 func TestHello(t *testing.T) {
@@ -277,7 +279,7 @@ func TestTraversalIsDenied(t *testing.T) {
 		"../outside.txt", "sub/../../outside.txt", "/etc/passwd", outside,
 		"abs-link", "rel-link", "dir-link/outside.txt", "dangling-out",
 		"a\x00b", "..\\outside.txt", "sub\\ok.txt", "", ".", "..", "./sub/ok.txt",
-		"sub/", "sub//ok.txt", "sub", "nl\n", "bad\xffutf8", ".filepeer-tmp-0123",
+		"sub/", "sub//ok.txt", "nl\n", "bad\xffutf8", ".filepeer-tmp-0123",
 	} {
 		_, err := a.Query(bg, name, nil)
 		require.ErrorIs(t, err, peer.ErrAccessDenied, "Query(%q)", name)
@@ -287,13 +289,24 @@ func TestTraversalIsDenied(t *testing.T) {
 		require.ErrorIs(t, err, peer.ErrAccessDenied, "Fetch(%q)", name)
 	}
 	require.Zero(t, spy.calls.Load(), "a refused name is never broadcast")
+
+	// A directory's name is no file here, as the book's node sees it: the
+	// query goes on (and a peer that asks is answered 100, not refused,
+	// so it keeps this node); a fetch of it is refused before any call.
+	got, err := a.Query(bg, "sub", nil)
+	require.NoError(t, err)
+	require.Equal(t, "a peer answered", string(got))
+	_, err = p.Query(bg, "sub", []string{"mem://spy"})
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.ErrorContains(t, a.Fetch(bg, "sub", a.secret), "a directory of that name is in Dir")
+	require.EqualValues(t, 1, spy.calls.Load())
 	require.Equal(t, []string{"abs-link", "dangling-out", "dir-link", "rel-link", "sub", "sub/ok.txt"}, a.files(t))
 	entries, err := os.ReadDir(parent)
 	require.NoError(t, err)
 	require.Len(t, entries, 2, "nothing written beside the shared directory")
 
 	// The guard is no blanket ban: a good name still goes out.
-	got, err := a.Query(bg, "elsewhere.txt", nil)
+	got, err = a.Query(bg, "elsewhere.txt", nil)
 	require.NoError(t, err)
 	require.Equal(t, "a peer answered", string(got))
 }

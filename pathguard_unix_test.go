@@ -41,9 +41,13 @@ func TestNamedPipeIsDenied(t *testing.T) {
 	for _, name := range names {
 		select {
 		case r := <-results:
-			if name == "f-link" {
+			switch name {
+			case "f-link":
 				require.NoError(t, r.err)
 				require.Equal(t, "f", string(r.got))
+				continue
+			case "sub":
+				require.ErrorIs(t, r.err, peer.ErrUnhandled, "a directory is no file here, as in the book")
 				continue
 			}
 			require.ErrorIs(t, r.err, peer.ErrAccessDenied, "Query(%q)", name)

@@ -1,10 +1,13 @@
 package peertest_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +58,8 @@ func Example() {
 	t, done := newExampleT()
 	defer done()
 
-	net := peertest.Edges(t, "a-b a-c b-d c-d")
+	// One peer at a time, so that every run drops b before c answers.
+	net := peertest.Edges(t, "a-b a-c b-d c-d", peertest.Configure(func(c *peer.Config) { c.Fanout = 1 }))
 	net.Node("d").Put("song.ogg", "la la")
 	net.FaultLink("a", "b", peertest.Refuse())
 
@@ -63,23 +67,26 @@ func Example() {
 	fmt.Println(string(got), err)
 	fmt.Println("a knows", net.Node("a").Known())
 	fmt.Println("reached", net.Trace().Reached("song.ogg"))
-	fmt.Print(traceLines(net))
+	fmt.Print(calls(net))
 	// Output:
 	// la la <nil>
 	// a knows [c]
 	// reached [a c d]
-	// #1 test>a query "song.ogg" [] hop 0: ok
-	// #2<#1 a>b query "song.ogg" [a] hop 1: unreachable (link a>b: refuse)
-	// #3<#1 a>c query "song.ogg" [a] hop 1: ok
-	// #4<#3 c>d query "song.ogg" [a c] hop 2: ok
+	// hop 0 test>a: ok
+	// hop 1 a>b: unreachable
+	// hop 1 a>c: ok
+	// hop 2 c>d: ok
 }
 
-func traceLines(net *peertest.Network) string {
-	s := ""
-	for _, l := range net.Trace().Lines() {
-		s += l + "\n"
+// calls lists the trace's calls by hop, caller and callee: a node asks
+// its peers at once, so the order in which they start is the scheduler's.
+func calls(net *peertest.Network) string {
+	var lines []string
+	for _, c := range net.Trace() {
+		lines = append(lines, fmt.Sprintf("hop %d %s>%s: %s", c.Hop(), cmp.Or(c.Caller, "test"), c.Callee, c.Outcome()))
 	}
-	return s
+	slices.Sort(lines)
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // The oracle says which nodes' files a query can find: here, on a line of

@@ -9,14 +9,29 @@ import (
 )
 
 // nodeTransport is one node's view of the network: each node has its own,
-// so that the network knows who makes every call it carries.
+// so that the network knows who makes every call it carries. A book
+// node's (see Book) hides the extension both ways: it neither serves nor
+// makes calls beyond the book's methods.
 type nodeTransport struct {
 	net  *Network
 	from string
+	book bool
 }
+
+// bookPeer is the part of a Peer a book node has.
+type bookPeer interface {
+	transport.Peer
+	transport.Lister
+}
+
+// bookOnly hides every method of a Peer but the book's.
+type bookOnly struct{ bookPeer }
 
 func (t *nodeTransport) Listen(url string, p transport.Peer) (io.Closer, error) {
 	p = &servedPeer{p: p, t: t.net.trace}
+	if t.book {
+		p = bookOnly{p.(*servedPeer)}
+	}
 	if t.net.wire != nil {
 		return t.net.wire.listen(url, p)
 	}
@@ -34,7 +49,11 @@ func (t *nodeTransport) Dial(url string) (transport.Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &linkPeer{net: t.net, from: t.from, to: t.net.nameOf(url), url: url, inner: inner}, nil
+	lp := &linkPeer{net: t.net, from: t.from, to: t.net.nameOf(url), url: url, inner: inner}
+	if t.book {
+		return bookOnly{lp}, nil
+	}
+	return lp, nil
 }
 
 // linkPeer is a call's way from one node to another: it traces the call
@@ -46,15 +65,16 @@ type linkPeer struct {
 	inner    transport.Peer
 }
 
-// do runs deliver for a call of method m, unless a fault stops it.
-func (p *linkPeer) do(ctx context.Context, m Method, name string, history []string, deliver func(context.Context) error) error {
+// do runs deliver for a call of method m, unless a fault stops it; id is
+// the identity of a query that carries one.
+func (p *linkPeer) do(ctx context.Context, m Method, name string, history []string, id string, deliver func(context.Context) error) error {
 	n := p.net
-	c, ctx := n.trace.begin(ctx, n, p.from, p.to, m, name, history)
+	c, ctx := n.trace.begin(ctx, n, p.from, p.to, m, name, history, id)
 	info := func() Call {
 		if c != nil {
 			return *c
 		}
-		return Call{Caller: p.from, Callee: p.to, Method: m, Name: name, History: n.names(history)}
+		return Call{Caller: p.from, Callee: p.to, Method: m, Name: name, History: n.names(history), ID: id}
 	}
 	pl := n.decide(p.from, p.to, m, info)
 	err := pl.apply(ctx, n, p.from, p.to, p.url)
@@ -70,7 +90,7 @@ func (p *linkPeer) do(ctx context.Context, m Method, name string, history []stri
 
 func (p *linkPeer) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 	var body io.ReadCloser
-	err := p.do(ctx, MethodQuery, name, history, func(ctx context.Context) error {
+	err := p.do(ctx, MethodQuery, name, history, "", func(ctx context.Context) error {
 		b, err := p.inner.Query(ctx, name, history)
 		body = b
 		return err
@@ -85,19 +105,19 @@ func (p *linkPeer) Query(ctx context.Context, name string, history []string) (io
 }
 
 func (p *linkPeer) Hello(ctx context.Context, url string) error {
-	return p.do(ctx, MethodHello, url, nil, func(ctx context.Context) error { return p.inner.Hello(ctx, url) })
+	return p.do(ctx, MethodHello, url, nil, "", func(ctx context.Context) error { return p.inner.Hello(ctx, url) })
 }
 
 func (p *linkPeer) Fetch(ctx context.Context, name, secret string) error {
-	return p.do(ctx, MethodFetch, name, nil, func(ctx context.Context) error { return p.inner.Fetch(ctx, name, secret) })
+	return p.do(ctx, MethodFetch, name, nil, "", func(ctx context.Context) error { return p.inner.Fetch(ctx, name, secret) })
 }
 
 func (p *linkPeer) List(ctx context.Context) ([]string, error) {
 	var names []string
-	err := p.do(ctx, MethodList, "", nil, func(ctx context.Context) error {
+	err := p.do(ctx, MethodList, "", nil, "", func(ctx context.Context) error {
 		l, ok := p.inner.(transport.Lister)
 		if !ok {
-			return &transport.Fault{Code: transport.CodeError, Message: `method "list" is not supported`}
+			return transport.UnknownMethod("list")
 		}
 		var err error
 		names, err = l.List(ctx)
@@ -107,6 +127,73 @@ func (p *linkPeer) List(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return names, nil
+}
+
+// extQuery is the extension's query, which the trace shows as a query
+// (Method MethodQuery) with its identity (Call.ID).
+const extQuery = "filepeer.query"
+
+// traced says how the trace shows an extension call: filepeer.query as
+// a query of args' name and history, with its identity; any other method
+// under its own name.
+func traced(method string, args []any) (m Method, name string, history []string, id string) {
+	if method != extQuery || len(args) != 3 {
+		return Method(method), "", nil, ""
+	}
+	name, _ = args[0].(string)
+	switch h := args[1].(type) {
+	case []string:
+		history = h
+	case []any:
+		for _, v := range h {
+			s, _ := v.(string)
+			history = append(history, s)
+		}
+	}
+	id, _ = args[2].(string)
+	return MethodQuery, name, history, id
+}
+
+// Call carries an extension call, traced and subject to faults as the
+// book's calls are.
+func (p *linkPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
+	m, name, history, id := traced(method, args)
+	var v any
+	err := p.do(ctx, m, name, history, id, func(ctx context.Context) error {
+		c, ok := p.inner.(transport.Caller)
+		if !ok {
+			return transport.UnknownMethod(method)
+		}
+		var err error
+		v, err = c.Call(ctx, method, args...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Open is Call for a method whose result is file contents.
+func (p *linkPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	m, name, history, id := traced(method, args)
+	var body io.ReadCloser
+	err := p.do(ctx, m, name, history, id, func(ctx context.Context) error {
+		c, ok := p.inner.(transport.Caller)
+		if !ok {
+			return transport.UnknownMethod(method)
+		}
+		b, err := c.Open(ctx, method, args...)
+		body = b
+		return err
+	})
+	if err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return nil, err
+	}
+	return body, nil
 }
 
 // servedPeer is a node as the network serves it: it marks each call it
@@ -135,7 +222,25 @@ func (s *servedPeer) List(ctx context.Context) ([]string, error) {
 	s.t.markDelivered(ctx)
 	l, ok := s.p.(transport.Lister)
 	if !ok {
-		return nil, &transport.Fault{Code: transport.CodeError, Message: `method "list" is not supported`}
+		return nil, transport.UnknownMethod("list")
 	}
 	return l.List(ctx)
+}
+
+func (s *servedPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
+	s.t.markDelivered(ctx)
+	c, ok := s.p.(transport.Caller)
+	if !ok {
+		return nil, transport.UnknownMethod(method)
+	}
+	return c.Call(ctx, method, args...)
+}
+
+func (s *servedPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	s.t.markDelivered(ctx)
+	c, ok := s.p.(transport.Caller)
+	if !ok {
+		return nil, transport.UnknownMethod(method)
+	}
+	return c.Open(ctx, method, args...)
 }

@@ -62,13 +62,17 @@ func (nd *Node) Peer() *peer.Node {
 
 func (nd *Node) start() error {
 	n := nd.net
+	book := n.opts.isBook(nd.name)
 	cfg := peer.Config{
 		URL:        nd.url,
 		Dir:        nd.dir,
 		Secret:     nd.secret,
-		Transport:  &nodeTransport{net: n, from: nd.name},
+		Transport:  &nodeTransport{net: n, from: nd.name, book: book},
 		MaxHistory: n.opts.maxHistory,
 		MaxKnown:   n.opts.maxKnown,
+	}
+	if book {
+		cfg.Fanout = 1
 	}
 	for _, f := range n.opts.configure {
 		f(&cfg)
@@ -206,7 +210,7 @@ func (nd *Node) Known() []string {
 // the call appears in the trace as coming from the test, with hop 0.
 func (nd *Node) Query(ctx context.Context, name string) ([]byte, error) {
 	p := nd.Peer()
-	c, ctx := nd.net.trace.begin(ctx, nd.net, "", nd.name, MethodQuery, name, nil)
+	c, ctx := nd.net.trace.begin(ctx, nd.net, "", nd.name, MethodQuery, name, nil, "")
 	var b []byte
 	err := fmt.Errorf("peertest: query %q on %s: %w", name, nd.name, ErrCrashed)
 	if p != nil {
@@ -220,7 +224,7 @@ func (nd *Node) Query(ctx context.Context, name string) ([]byte, error) {
 // call appears in the trace as coming from the test.
 func (nd *Node) Fetch(ctx context.Context, name string) error {
 	p := nd.Peer()
-	c, ctx := nd.net.trace.begin(ctx, nd.net, "", nd.name, MethodFetch, name, nil)
+	c, ctx := nd.net.trace.begin(ctx, nd.net, "", nd.name, MethodFetch, name, nil, "")
 	err := fmt.Errorf("peertest: fetch %q on %s: %w", name, nd.name, ErrCrashed)
 	if p != nil {
 		err = p.Fetch(ctx, name, nd.secret)

@@ -20,6 +20,7 @@ type options struct {
 	directed   bool
 	traceLimit int
 	wire       bool
+	book       map[string]bool // nil: none; empty: all
 	baseDir    string
 	err        error // the first bad option, reported by New
 }
@@ -98,6 +99,28 @@ func Seed(seed uint64) Option {
 func Directed() Option {
 	return func(o *options) { o.directed = true }
 }
+
+// Book makes the named nodes, or every node if none is named, speak only
+// the book's methods and ask one peer at a time, as the book's Python node
+// does: they neither serve nor make filepeer's extension calls, so the
+// others reach them with the book's query, which carries no identity. A
+// network of book nodes walks exactly as the oracle's Route predicts.
+func Book(names ...string) Option {
+	return func(o *options) {
+		if o.book == nil {
+			o.book = make(map[string]bool)
+		}
+		if len(names) == 0 {
+			clear(o.book)
+			o.book[""] = true
+		}
+		for _, name := range names {
+			o.book[name] = true
+		}
+	}
+}
+
+func (o *options) isBook(name string) bool { return o.book[""] || o.book[name] }
 
 // TraceLimit keeps at most n calls in the trace, dropping the oldest; 0
 // turns tracing off, for benchmarks. If not given, the trace keeps the last

@@ -83,14 +83,14 @@ func TestReachIsSimplePathsWithinTheLimit(t *testing.T) {
 	}
 }
 
-// And the real network agrees with the oracle: what is found, by whom,
-// and every call made on the way.
+// And a network of book nodes agrees with the oracle: what is found, by
+// whom, and every call made on the way.
 func TestOracleMatchesTheNetwork(t *testing.T) {
 	for seed := range uint64(60) {
 		r := rand.New(rand.NewPCG(seed, 1))
 		names, links := randomGraph(r)
 		maxHistory := 1 + r.IntN(6)
-		net := peertest.New(t, peertest.MaxHistory(maxHistory), peertest.Seed(seed))
+		net := peertest.New(t, peertest.MaxHistory(maxHistory), peertest.Seed(seed), peertest.Book())
 		net.Add(names...)
 		for _, l := range links {
 			net.Link(l.From, l.To)
@@ -127,7 +127,7 @@ func TestOracleMatchesTheNetwork(t *testing.T) {
 // The walk is depth first in URL order, so the answer can come from
 // further away than the nearest copy.
 func TestFirstFoundIsNotNearest(t *testing.T) {
-	net := peertest.Edges(t, "x>a>c>y x>b>y")
+	net := peertest.Edges(t, "x>a>c>y x>b>y", peertest.Book())
 	net.Node("y").Put("f", "y")
 	require.Equal(t, 2, net.Reach("x")["y"])
 	route := net.Route("x", "y")

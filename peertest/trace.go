@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -34,9 +35,16 @@ type Call struct {
 	Method  Method   // the remote method
 	Name    string   // the file name of a query or fetch, the URL of a hello
 	History []string // a query's history as sent, as node names
-	Fault   string   // the injected fault that hit the call; "" if none
-	Err     error    // the error the caller saw; nil on success
-	Done    bool     // false while the call is in flight
+	// ID is the identity a query carries between nodes that speak the
+	// extension (filepeer.query); "" for the book's query.
+	ID    string
+	Fault string // the injected fault that hit the call; "" if none
+	Err   error  // the error the caller saw; nil on success
+	// Repeat is true for a copy of a query that its callee had already
+	// handled, with as many hops left or more, and answered at once
+	// without passing it on (see peer.IsRepeat).
+	Repeat bool
+	Done   bool // false while the call is in flight
 	// Delivered is true once the callee has received the call: no fault
 	// stopped it on the way, and the callee was up.
 	Delivered bool
@@ -103,6 +111,9 @@ func (c Call) String() string {
 	}
 	b.WriteString(": ")
 	b.WriteString(c.Outcome())
+	if c.Repeat {
+		b.WriteString(" repeat")
+	}
 	if c.Fault != "" {
 		fmt.Fprintf(&b, " (%s)", c.Fault)
 	}
@@ -245,14 +256,14 @@ func (t *tracer) markDelivered(ctx context.Context) {
 }
 
 // begin records the start of a call and returns the context for it.
-func (t *tracer) begin(ctx context.Context, n *Network, caller, callee string, m Method, name string, history []string) (*Call, context.Context) {
+func (t *tracer) begin(ctx context.Context, n *Network, caller, callee string, m Method, name string, history []string, id string) (*Call, context.Context) {
 	var c *Call
 	if t.limit > 0 {
 		parent := 0
 		if cc, ok := ctx.Value(callKey{t}).(*callCtx); ok {
 			parent = cc.seq
 		}
-		c = &Call{Parent: parent, Caller: caller, Callee: callee, Method: m, Name: name, History: n.names(history)}
+		c = &Call{Parent: parent, Caller: caller, Callee: callee, Method: m, Name: name, History: n.names(history), ID: id}
 	}
 	now := time.Now()
 	t.mu.Lock()
@@ -290,6 +301,7 @@ func (t *tracer) end(c *Call, err error, fault string, delivered bool) {
 	t.inflight--
 	if c != nil {
 		c.Done, c.Err, c.Fault, c.Delivered = true, err, fault, delivered
+		c.Repeat = peer.IsRepeat(err)
 		c.Duration = now.Sub(t.epoch) - c.Start
 	}
 	t.notify()

@@ -82,8 +82,13 @@ func (l *memListener) Close() error {
 	return nil
 }
 
-// memPeer is the client side of Memory. It implements Lister too, answering
-// a fault when the served Peer does not.
+// memPeer is the client side of Memory. It implements Lister and Caller
+// too, answering UnknownMethod when the served Peer does not.
+var (
+	_ Lister = (*memPeer)(nil)
+	_ Caller = (*memPeer)(nil)
+)
+
 type memPeer struct {
 	m   *Memory
 	url string
@@ -124,13 +129,64 @@ func (c *memPeer) List(ctx context.Context) ([]string, error) {
 	}
 	l, ok := p.(Lister)
 	if !ok {
-		return nil, &Fault{Code: CodeError, Message: `method "list" is not supported`}
+		return nil, UnknownMethod("list")
 	}
 	names, err := l.List(ctx)
 	if err != nil {
 		return nil, onWire(ctx, err)
 	}
 	return slices.Clone(names), nil
+}
+
+func (c *memPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
+	cl, args, err := c.caller(ctx, method, args)
+	if err != nil {
+		return nil, err
+	}
+	v, err := cl.Call(ctx, method, args...)
+	if err != nil {
+		return nil, onWire(ctx, err)
+	}
+	if rc, ok := v.(io.ReadCloser); ok {
+		rc.Close()
+		return nil, &Fault{Code: CodeError, Message: fmt.Sprintf("method %q returns file contents: call Open", method)}
+	}
+	if v, err = wireValue(v); err != nil {
+		// The served side could not have encoded it: a fault, as a
+		// real server sends.
+		return nil, &Fault{Code: CodeError, Message: err.Error()}
+	}
+	return v, nil
+}
+
+func (c *memPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	cl, args, err := c.caller(ctx, method, args)
+	if err != nil {
+		return nil, err
+	}
+	body, err := cl.Open(ctx, method, args...)
+	if err != nil {
+		return nil, onWire(ctx, err)
+	}
+	return body, nil
+}
+
+// caller finds the served Peer's Caller, and the arguments as it would
+// receive them; a served Peer that is no Caller answers UnknownMethod.
+func (c *memPeer) caller(ctx context.Context, method string, args []any) (Caller, []any, error) {
+	args, err := wireArgs(args)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
+	}
+	p, err := c.m.lookup(ctx, c.url)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, ok := p.(Caller)
+	if !ok {
+		return nil, nil, UnknownMethod(method)
+	}
+	return cl, args, nil
 }
 
 // onWire turns a served Peer's error into what the caller of a real wire

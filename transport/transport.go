@@ -15,6 +15,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -41,6 +42,32 @@ type Peer interface {
 // files it shares (chapter 28's list()).
 type Lister interface {
 	List(ctx context.Context) ([]string, error)
+}
+
+// Caller is an optional interface of a Peer for methods beyond the book's:
+// filepeer's own extensions (PROTOCOL.md in the module's root) and, later,
+// a program's. A transport's clients implement it; a Peer given to Listen
+// implements it to serve such methods, answering UnknownMethod for any it
+// does not have, as a book node answers every method it does not know.
+//
+// Arguments and results are XML-RPC values: string, int64 (int and int32
+// are accepted and arrive as int64), bool, float64, []byte (base64),
+// []any and map[string]any of those, and []string (arriving as []any).
+// nil is refused, as Python refuses to send None.
+type Caller interface {
+	// Call calls method with args and returns its result.
+	Call(ctx context.Context, method string, args ...any) (any, error)
+	// Open calls a method whose result is file contents, as query's is,
+	// and returns them as a stream, which the caller must close. A
+	// served Peer's Call returns such a result as an io.ReadCloser.
+	Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error)
+}
+
+// UnknownMethod is the fault a node answers for a method it does not
+// have: code 1, with the words of Python's server, so that either kind
+// of node reads the same.
+func UnknownMethod(method string) *Fault {
+	return &Fault{Code: CodeError, Message: fmt.Sprintf("method %q is not supported", truncate(method))}
 }
 
 // Contexter is an optional interface of the Peer given to Listen. A

@@ -338,7 +338,10 @@ type xmlrpcPeer struct {
 	proto *http.Request
 }
 
-var _ Lister = (*xmlrpcPeer)(nil)
+var (
+	_ Lister = (*xmlrpcPeer)(nil)
+	_ Caller = (*xmlrpcPeer)(nil)
+)
 
 // callHeader is the header of every request. Requests share it: a
 // RoundTripper must not modify a request.
@@ -571,7 +574,18 @@ func (c *xmlrpcPeer) Query(ctx context.Context, name string, history []string) (
 	if history == nil {
 		history = []string{}
 	}
-	k, err := c.call(ctx, "query", name, history)
+	return c.Open(ctx, "query", name, history)
+}
+
+// Call calls method and returns its result, decoded.
+func (c *xmlrpcPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
+	return c.smallCall(ctx, method, args...)
+}
+
+// Open calls a method whose result is file contents, and streams them as
+// Query does.
+func (c *xmlrpcPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	k, err := c.call(ctx, method, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -653,7 +667,7 @@ func (b *replyBody) Read(p []byte) (int, error) {
 		// next call, and the buffer for the next reply.
 		b.k.recycle()
 	default:
-		b.err = fmt.Errorf("transport: query %s: %w", b.k.c.url, ctxErr(b.k.ctx, err))
+		b.err = fmt.Errorf("transport: %s %s: %w", b.k.method, b.k.c.url, ctxErr(b.k.ctx, err))
 	}
 	if err != nil {
 		return n, b.err

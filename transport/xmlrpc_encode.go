@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
+	"math"
 	"net/http"
 	"os"
 	"slices"
@@ -173,8 +175,9 @@ func truncate(s string) string {
 	return s
 }
 
-// encodeCall writes a <methodCall> whose arguments are strings or string
-// slices, laid out as Python lays them out. The buffer is sized for the
+// encodeCall writes a <methodCall>, laid out as Python lays it out. Its
+// arguments are XML-RPC values (see Caller); strings and string slices,
+// which every call of the book's protocol carries, are sized up front. The buffer is sized for the
 // call up front: growing it as it filled was a kilobyte and four
 // allocations a relayed query.
 func encodeCall(method string, args ...any) ([]byte, error) {
@@ -231,7 +234,9 @@ func encodeCall(method string, args ...any) ([]byte, error) {
 			}
 			b = append(b, arrayClose...)
 		default:
-			return nil, fmt.Errorf("transport: cannot encode %T", a)
+			if b, err = appendValue(b, a, 0); err != nil {
+				return nil, err
+			}
 		}
 		b = append(b, paramClose...)
 	}
@@ -250,6 +255,95 @@ func appendString(b []byte, s string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %q", err, truncate(s))
 	}
 	return out, nil
+}
+
+// appendValue appends v, a value of any type Caller names, without its
+// <value> tags.
+func appendValue(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxValueDepth {
+		return nil, fmt.Errorf("transport: values nested deeper than %d", maxValueDepth)
+	}
+	var err error
+	switch v := v.(type) {
+	case string:
+		b = append(b, "<string>"...)
+		if b, err = appendString(b, v); err != nil {
+			return nil, err
+		}
+		return append(b, "</string>"...), nil
+	case int:
+		return appendInt(b, int64(v)), nil
+	case int32:
+		return appendInt(b, int64(v)), nil
+	case int64:
+		return appendInt(b, v), nil
+	case bool:
+		if v {
+			return append(b, "<boolean>1</boolean>"...), nil
+		}
+		return append(b, "<boolean>0</boolean>"...), nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("transport: cannot send %v as a <double>", v)
+		}
+		b = append(b, "<double>"...)
+		b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		return append(b, "</double>"...), nil
+	case []byte:
+		b = append(b, "<base64>"...)
+		b = base64.StdEncoding.AppendEncode(b, v)
+		return append(b, "</base64>"...), nil
+	case []string:
+		b = append(b, "<array><data>\n"...)
+		for _, s := range v {
+			b = append(b, "<value><string>"...)
+			if b, err = appendString(b, s); err != nil {
+				return nil, err
+			}
+			b = append(b, "</string></value>\n"...)
+		}
+		return append(b, "</data></array>"...), nil
+	case []any:
+		b = append(b, "<array><data>\n"...)
+		for _, e := range v {
+			b = append(b, "<value>"...)
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return nil, err
+			}
+			b = append(b, "</value>\n"...)
+		}
+		return append(b, "</data></array>"...), nil
+	case map[string]any:
+		b = append(b, "<struct>\n"...)
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			b = append(b, "<member>\n<name>"...)
+			if b, err = appendString(b, k); err != nil {
+				return nil, err
+			}
+			b = append(b, "</name>\n<value>"...)
+			if b, err = appendValue(b, v[k], depth+1); err != nil {
+				return nil, err
+			}
+			b = append(b, "</value>\n</member>\n"...)
+		}
+		return append(b, "</struct>"...), nil
+	case nil:
+		return nil, errors.New("transport: cannot send nil: XML-RPC peers such as Python's refuse it")
+	}
+	return nil, fmt.Errorf("transport: cannot encode %T", v)
+}
+
+// appendInt writes an <int>, or an <i8> for a value beyond 32 bits, which
+// Python reads but does not send.
+func appendInt(b []byte, v int64) []byte {
+	if v >= math.MinInt32 && v <= math.MaxInt32 {
+		b = append(b, "<int>"...)
+		b = strconv.AppendInt(b, v, 10)
+		return append(b, "</int>"...)
+	}
+	b = append(b, "<i8>"...)
+	b = strconv.AppendInt(b, v, 10)
+	return append(b, "</i8>"...)
 }
 
 const (
@@ -281,6 +375,16 @@ func writeFault(w http.ResponseWriter, code int, msg string) {
 // writeInt sends an <int> reply: what hello and fetch return.
 func writeInt(w http.ResponseWriter, v int) {
 	writeXML(w, []byte(replyHead+"<int>"+strconv.Itoa(v)+"</int>"+replyTail))
+}
+
+// writeValue sends v, a value of any type Caller names, as the reply.
+func writeValue(w http.ResponseWriter, v any) error {
+	b, err := appendValue([]byte(replyHead), v, 0)
+	if err != nil {
+		return err
+	}
+	writeXML(w, append(b, replyTail...))
+	return nil
 }
 
 // writeStrings sends an array of strings: what list returns.

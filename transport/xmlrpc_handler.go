@@ -14,7 +14,9 @@ import (
 // NewXMLRPCHandler returns an http.Handler that serves p over XML-RPC, as
 // Python's SimpleXMLRPCServer serves the book's node: POST on "/" or
 // "/RPC2", the methods query(name[, history]), hello(url), fetch(name,
-// secret) and, if p is a Lister, list(). hello and fetch return int 0.
+// secret), list() if p is a Lister, and any other method if p is a Caller
+// (a result that is an io.ReadCloser goes out as a query's file contents
+// do). hello and fetch return int 0.
 // Every failure that reaches the method layer (an unknown method, wrong
 // arguments, malformed XML, a request over 1 MiB, an error from p) is an
 // XML-RPC fault with HTTP status 200: a *Fault from p keeps its code, any
@@ -185,8 +187,20 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		writeStrings(w, names)
 		return nil
 	}
-	// Python's words, so that either kind of node reads the same.
-	return fmt.Errorf("method %q is not supported", truncate(method))
+	c, ok := h.p.(Caller)
+	if !ok {
+		return UnknownMethod(method)
+	}
+	v, err := c.Call(ctx, method, params...)
+	if err != nil {
+		return err
+	}
+	if body, ok := v.(io.ReadCloser); ok {
+		defer body.Close()
+		writeQueryReply(w, body, h.scans)
+		return nil
+	}
+	return writeValue(w, v)
 }
 
 // writeError sends err as a fault: a *Fault with its code, anything else

@@ -1,0 +1,144 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/filepeer/peer/transport"
+)
+
+// The extension protocol: methods of filepeer's own, beyond the book's,
+// under the prefix "filepeer.". PROTOCOL.md in the module's root is their
+// contract. A node learns per peer whether it speaks them from the first
+// extension call it makes there, and otherwise falls back on the book's
+// methods, which keep their meaning for every caller.
+const (
+	// ExtensionVersion is the version of the extension protocol this
+	// package speaks, as filepeer.info reports it.
+	ExtensionVersion = 1
+
+	methodQuery = "filepeer.query" // query(name, history) with the query's identity
+	methodInfo  = "filepeer.info"  // what the node speaks
+)
+
+// extensionMethods are the extension methods a node serves, as
+// filepeer.info lists them.
+var extensionMethods = []string{methodInfo, methodQuery}
+
+// speech is what a node knows of the language a peer speaks.
+type speech uint8
+
+const (
+	speechUnknown speech = iota // not learned yet: try the extension
+	speechExt                   // answered an extension call
+	speechBook                  // answered one with a fault: a book node
+)
+
+// dialects remembers, per known peer, whether it speaks the extension.
+// Safe for concurrent use.
+type dialects struct {
+	mu sync.Mutex
+	// guards of
+	of map[string]speech
+}
+
+func (d *dialects) get(url string) speech {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.of[url]
+}
+
+// learn records what url answered; it is forgotten with the peer, or
+// when the peer says hello again (it may have been upgraded).
+func (d *dialects) learn(url string, s speech) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.of[url] == s {
+		return
+	}
+	if d.of == nil {
+		d.of = make(map[string]speech)
+	}
+	d.of[url] = s
+}
+
+func (d *dialects) forget(url string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.of, url)
+}
+
+// Call serves the extension methods to the node's transport.
+func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {
+	switch method {
+	case methodQuery:
+		if len(args) != 3 {
+			return nil, fmt.Errorf("%s(name, history, id) takes 3 arguments (%d given)", method, len(args))
+		}
+		name, err := stringArg(method, "name", args[0])
+		if err != nil {
+			return nil, err
+		}
+		history, err := stringsArg(method, "history", args[1])
+		if err != nil {
+			return nil, err
+		}
+		id, err := stringArg(method, "id", args[2])
+		if err != nil {
+			return nil, err
+		}
+		if !validQueryID(id) {
+			return nil, fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
+		}
+		return s.n.query(ctx, name, history, id)
+	case methodInfo:
+		if len(args) != 0 {
+			return nil, fmt.Errorf("%s() takes no arguments (%d given)", method, len(args))
+		}
+		return map[string]any{
+			"protocol": "filepeer",
+			"version":  ExtensionVersion,
+			"methods":  extensionMethods,
+		}, nil
+	}
+	return nil, transport.UnknownMethod(method)
+}
+
+// Open serves the extension methods whose result is file contents.
+func (s server) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	v, err := s.Call(ctx, method, args...)
+	if err != nil {
+		return nil, err
+	}
+	body, ok := v.(io.ReadCloser)
+	if !ok {
+		return nil, fmt.Errorf("method %q does not return file contents", method)
+	}
+	return body, nil
+}
+
+func stringArg(method, arg string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s must be a string, not %T", method, arg, v)
+	}
+	return s, nil
+}
+
+func stringsArg(method, arg string, v any) ([]string, error) {
+	vals, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s must be an array of strings, not %T", method, arg, v)
+	}
+	ss := make([]string, len(vals))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s must be an array of strings, not of %T", method, arg, v)
+		}
+		ss[i] = s
+	}
+	return ss, nil
+}

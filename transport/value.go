@@ -1,0 +1,105 @@
+package transport
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"unicode/utf8"
+)
+
+// wireValue returns v as an XML-RPC wire would deliver it: a deep copy,
+// with int and int32 as int64 and []string as []any, or an error for a
+// value no wire could carry (nil, a string XML cannot hold, an int
+// beyond 64 bits, a type XML-RPC has no name for). The in-memory network
+// passes every argument and result through it, so that a node cannot
+// tell it from a real one.
+func wireValue(v any) (any, error) { return wireValueAt(v, 0) }
+
+func wireValueAt(v any, depth int) (any, error) {
+	if depth > maxValueDepth {
+		return nil, fmt.Errorf("transport: values nested deeper than %d", maxValueDepth)
+	}
+	switch v := v.(type) {
+	case string:
+		if !textOK(v) {
+			return nil, fmt.Errorf("%w: %q", errNotText, truncate(v))
+		}
+		return v, nil
+	case int:
+		return int64(v), nil
+	case int32:
+		return int64(v), nil
+	case int64, bool:
+		return v, nil
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("transport: cannot send %v as a <double>", v)
+		}
+		return v, nil
+	case []byte:
+		return slices.Clone(v), nil
+	case []string:
+		out := make([]any, len(v))
+		for i, s := range v {
+			s, err := wireValueAt(s, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = s
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			e, err := wireValueAt(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = e
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			if !textOK(k) {
+				return nil, fmt.Errorf("%w: member %q", errNotText, truncate(k))
+			}
+			e, err := wireValueAt(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = e
+		}
+		return out, nil
+	case nil:
+		return nil, fmt.Errorf("transport: cannot send nil: XML-RPC peers such as Python's refuse it")
+	}
+	return nil, fmt.Errorf("transport: cannot send a %T as an XML-RPC value", v)
+}
+
+// textOK reports whether s can travel as an XML-RPC <string>: valid UTF-8
+// of characters XML 1.0 allows.
+func textOK(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !isXMLChar(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// wireArgs is wireValue for each of a call's arguments.
+func wireArgs(args []any) ([]any, error) {
+	out := make([]any, len(args))
+	for i, a := range args {
+		v, err := wireValue(a)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
