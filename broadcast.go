@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -52,6 +53,7 @@ func (n *Node) broadcast(ctx context.Context, name string, history []string, id 
 			var bctx context.Context
 			bctx, branches[i] = context.WithCancel(search)
 			go func() {
+				runtime.Gosched()
 				body, err := n.ask(bctx, peers[i], name, history, id)
 				answers <- answer{i, body, err, bctx.Err() != nil}
 			}()
@@ -128,6 +130,7 @@ func (n *Node) ask(ctx context.Context, url, name string, history []string, id s
 		n.log.Debug("peer speaks the book's methods only", "peer", url)
 		n.dialects.learn(url, speechBook)
 	}
+	n.seen.lend(id, name, history)
 	return p.Query(ctx, name, history)
 }
 

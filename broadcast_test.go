@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -269,5 +273,234 @@ func TestBroadcastMatchesOracleOnRandomGraphs(t *testing.T) {
 			}
 			require.Equal(t, route.Steps, net.Trace().Steps(), "seed %d from %s", seed, nd.Name())
 		}
+	}
+}
+
+// missCalls returns the node-to-node calls a miss at the first node made
+// in net, and checks that every node was reached.
+func missCalls(t testing.TB, net *peertest.Network) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	net.ResetTrace()
+	_, err := net.Nodes()[0].Query(ctx, "nowhere.txt")
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.NoError(t, net.Idle(ctx))
+	tr := net.Trace()
+	require.Len(t, tr.Reached("nowhere.txt"), len(net.Reach(net.Nodes()[0].Name())))
+	return len(tr.Steps())
+}
+
+// withLatency puts d on every call to every node of net.
+func withLatency(net *peertest.Network, d time.Duration) *peertest.Network {
+	for _, nd := range net.Nodes() {
+		net.FaultNode(nd.Name(), peertest.Latency(d))
+	}
+	return net
+}
+
+// A query is handled once by each node, so a miss costs at most one call a
+// directed link (each copy past the first is answered at once), however
+// dense the network; the book's walk, by contrast, tries every simple
+// path within the limit. With the same latency on every call, on the
+// bubble's clock, copies arrive in order of their hops and no node needs
+// to handle one twice, so the bound is exact. Without latency, the copies
+// race in the scheduler and a few nodes handle a shallower copy again
+// (BenchmarkMissCalls reports how many calls that costs).
+func TestQueryHandledOnce(t *testing.T) {
+	for _, k := range []int{8, 12, 30, 100} {
+		synctest.Test(t, func(t *testing.T) {
+			net := withLatency(peertest.Mesh(t, k, peertest.TraceLimit(1<<20)), time.Millisecond)
+			calls := missCalls(t, net)
+			t.Logf("Mesh(%d): %d calls for a miss (%d directed links)", k, calls, k*(k-1))
+			require.LessOrEqual(t, calls, k*(k-1))
+			require.Positive(t, len(net.Trace().Filter(func(c peertest.Call) bool { return c.Repeat })), "copies are answered at once")
+		})
+	}
+	synctest.Test(t, func(t *testing.T) {
+		net := withLatency(peertest.RandomRegular(t, 1000, 6, peertest.Seed(1), peertest.TraceLimit(1<<20)), time.Millisecond)
+		calls := missCalls(t, net)
+		t.Logf("RandomRegular(1000, 6): %d calls for a miss", calls)
+		require.LessOrEqual(t, calls, 6000)
+	})
+	book := peertest.Mesh(t, 8, peertest.Book(), peertest.TraceLimit(1<<20))
+	t.Logf("Mesh(8) of book nodes: %d calls for a miss", missCalls(t, book))
+}
+
+// With 10 ms on every call, on the bubble's clock, a hit five hops away
+// and a miss take about as long as the query's deepest path, since peers
+// are asked at once (the book's walk, one peer at a time, took 1.51 s and
+// 4.68 s of it).
+func TestQueryLatencyOnVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := withLatency(peertest.RandomRegular(t, 300, 4, peertest.Seed(7)), 10*time.Millisecond)
+		origin := net.Nodes()[0].Name()
+		var far string
+		for name, hops := range net.Reach(origin) {
+			if hops == 5 {
+				far = name
+				break
+			}
+		}
+		require.NotEmpty(t, far, "a node five hops away")
+		net.Node(far).Put("far.txt", "five hops")
+
+		start := time.Now()
+		got, err := net.Node(origin).Query(broadcastCtx(t), "far.txt")
+		hit := time.Since(start)
+		require.NoError(t, err)
+		require.Equal(t, "five hops", string(got))
+		require.NoError(t, net.Idle(broadcastCtx(t)))
+
+		start = time.Now()
+		_, err = net.Node(origin).Query(broadcastCtx(t), "nowhere.txt")
+		miss := time.Since(start)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		t.Logf("hit five hops away: %v; miss: %v (bubble time)", hit, miss)
+		require.LessOrEqual(t, hit, 150*time.Millisecond)
+		require.LessOrEqual(t, miss, 250*time.Millisecond)
+	})
+}
+
+// No reach is lost: a query finds a file if and only if a holder is within
+// the history limit, and the holder that answers is one of those, on
+// random graphs.
+func TestQueryFindsWhatTheOracleAllows(t *testing.T) {
+	for seed := range uint64(8) {
+		net := peertest.RandomGNP(t, 40, 0.08, peertest.Directed(), peertest.Seed(seed))
+		holders := []string{"n07", "n19", "n33"}
+		for _, h := range holders {
+			net.Node(h).Put("f", h)
+		}
+		for _, nd := range net.Nodes() {
+			may := net.Holders(nd.Name(), holders...)
+			got, err := nd.Query(broadcastCtx(t), "f")
+			if len(may) == 0 {
+				require.ErrorIs(t, err, peer.ErrUnhandled, "seed %d from %s", seed, nd.Name())
+				continue
+			}
+			require.NoError(t, err, "seed %d from %s", seed, nd.Name())
+			require.Contains(t, may, string(got), "seed %d from %s", seed, nd.Name())
+		}
+		require.NoError(t, net.Idle(broadcastCtx(t)))
+	}
+}
+
+// A copy that comes by a shorter path is handled again, so that it reaches
+// as far as that path allows: here the long way reaches a first, too deep
+// to pass the query on, and the direct link, slower, still finds h.
+func TestShorterPathHandledAgain(t *testing.T) {
+	net := peertest.Edges(t, "o>b>c>d>e>a o>a a>h")
+	net.Node("h").Put("f", "on h")
+	net.FaultLink("o", "a", peertest.Latency(50*time.Millisecond))
+	got, err := net.Node("o").Query(broadcastCtx(t), "f")
+	require.NoError(t, err)
+	require.Equal(t, "on h", string(got))
+	var hops []int
+	for _, c := range net.Trace().Filter(func(c peertest.Call) bool { return c.Callee == "a" }) {
+		require.False(t, c.Repeat)
+		hops = append(hops, c.Hop())
+	}
+	require.ElementsMatch(t, []int{5, 1}, hops, "a handled the deep copy, then the shallow one")
+}
+
+// Peers are asked at once: the first to find the file wins, whatever the
+// URL order, the slower branch is cancelled, and nobody is blamed.
+func TestQueryFirstAnswerWins(t *testing.T) {
+	net := peertest.Edges(t, "x>a x>b", peertest.TraceLimit(100))
+	net.Node("a").Put("f", "from slow a")
+	net.Node("b").Put("f", "from b")
+	net.FaultNode("a", peertest.BlackHole())
+	got, err := net.Node("x").Query(broadcastCtx(t), "f")
+	require.NoError(t, err)
+	require.Equal(t, "from b", string(got))
+	require.NoError(t, net.Idle(broadcastCtx(t)), "the losing branch ended with the query")
+	require.Equal(t, "canceled", net.Trace().Between("x", "a")[0].Outcome())
+	require.Equal(t, []string{"a", "b"}, net.Node("x").Known())
+}
+
+// QueryTimeout bounds the search: peers that never answer cost a query no
+// more than that, and are not blamed for it.
+func TestQueryTimeout(t *testing.T) {
+	net := peertest.Edges(t, "x>a x>b", peertest.Configure(func(c *peer.Config) { c.QueryTimeout = 20 * time.Millisecond }))
+	net.FaultNode("a", peertest.BlackHole())
+	net.FaultNode("b", peertest.BlackHole())
+	_, err := net.Node("x").Query(broadcastCtx(t), "f")
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	require.Equal(t, []string{"a", "b"}, net.Node("x").Known())
+}
+
+// A node that knows aliases of itself (the same node under other URLs)
+// answers their copies of a query at once: each costs one call, where the
+// book's walk made a query of one miss cost 111,110 calls for 10 aliases.
+func TestSelfAliasesCostOneCallEach(t *testing.T) {
+	var calls atomic.Int64
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	t.Cleanup(func() { tr.Close() })
+	srv := httptest.NewUnstartedServer(nil)
+	n, err := peer.New(peer.Config{URL: "http://" + srv.Listener.Addr().String(), Dir: t.TempDir(), Transport: tr})
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		n.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	aliases := []string{srv.URL + "/", srv.URL + "/RPC2"}
+	for i := range 8 {
+		aliases = append(aliases, fmt.Sprintf("%s/?a=%d", srv.URL, i))
+	}
+	for _, a := range aliases {
+		require.NoError(t, n.Hello(broadcastCtx(t), a))
+	}
+	_, err = n.Query(broadcastCtx(t), "nowhere.txt", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	t.Logf("%d calls for a miss with %d aliases", calls.Load(), len(aliases))
+	require.LessOrEqual(t, calls.Load(), int64(len(aliases)))
+	require.Len(t, n.Known(), len(aliases), "an alias answers: it is kept")
+}
+
+// BenchmarkMissCalls reports the calls one miss makes (calls/miss) in
+// dense and large networks: with no latency, where copies race in the
+// scheduler, and with 1 ms on every call, where they arrive nearly in
+// order of their hops, as on a real network; and for book nodes, which walk
+// every simple path (Mesh(12) is the largest they finish in seconds).
+//
+//	go test -run NONE -bench MissCalls -benchtime 1x .
+func BenchmarkMissCalls(b *testing.B) {
+	type shape struct {
+		name  string
+		build func(testing.TB, ...peertest.Option) *peertest.Network
+	}
+	shapes := []shape{}
+	for _, k := range []int{8, 12, 30, 100} {
+		shapes = append(shapes, shape{fmt.Sprintf("Mesh(%d)", k), func(t testing.TB, o ...peertest.Option) *peertest.Network { return peertest.Mesh(t, k, o...) }})
+	}
+	shapes = append(shapes, shape{"RandomRegular(10000,6)", func(t testing.TB, o ...peertest.Option) *peertest.Network {
+		return peertest.RandomRegular(t, 10000, 6, append(o, peertest.Seed(1))...)
+	}})
+	count := func(b *testing.B, net *peertest.Network) {
+		calls := 0
+		for b.Loop() {
+			calls += missCalls(b, net)
+		}
+		b.ReportMetric(float64(calls)/float64(b.N), "calls/miss")
+		b.ReportMetric(float64(len(net.Graph().Links())), "links")
+	}
+	for _, s := range shapes {
+		b.Run("latency=0/"+s.name, func(b *testing.B) {
+			count(b, s.build(b, peertest.TraceLimit(1<<22)))
+		})
+		b.Run("latency=1ms/"+s.name, func(b *testing.B) {
+			net := s.build(b, peertest.TraceLimit(1<<22))
+			withLatency(net, time.Millisecond)
+			count(b, net)
+		})
+	}
+	for _, k := range []int{8, 12} {
+		b.Run(fmt.Sprintf("book/Mesh(%d)", k), func(b *testing.B) {
+			count(b, peertest.Mesh(b, k, peertest.Book(), peertest.TraceLimit(1<<22)))
+		})
 	}
 }

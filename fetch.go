@@ -40,7 +40,9 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	if fi, err := n.root.Stat(name); err == nil && fi.IsDir() {
 		return fmt.Errorf("peer: fetch %q: a directory of that name is in Dir", truncate(name))
 	}
-	body, err := n.passOn(ctx, name, nil, n.newQuery(0))
+	id := newQueryID()
+	n.seen.handle(id, 0)
+	body, err := n.passOn(ctx, name, nil, id)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ const DefaultMaxKnown = 1024
 
 // DefaultFanout is how many known peers a node asks at once when
 // Config.Fanout is zero.
-const DefaultFanout = 16
+const DefaultFanout = 128
 
 // DefaultQueryTimeout bounds the search of a query the node passes on
 // when Config.QueryTimeout is zero.
@@ -353,7 +353,16 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 		return nil, err
 	}
 	if id == "" {
-		id = n.newQuery(len(history))
+		// A book's query that a book node passed on for a query of
+		// ours is that query again; any other starts here.
+		lent, ok := n.seen.adopt(name, history)
+		if !ok {
+			lent = newQueryID()
+		}
+		if !n.seen.handle(lent, len(history)) {
+			return nil, unhandled() // in the book's words, to a book node
+		}
+		id = lent
 	}
 	ctx, release := n.bind(ctx)
 	body, err := n.passOn(ctx, name, history, id)
@@ -366,14 +375,6 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 	}
 	// The body streams from a peer under ctx: keep ctx until it is closed.
 	return relay(body, release), nil
-}
-
-// newQuery gives a query that starts here, with a history of depth nodes,
-// its identity, and records it as handled.
-func (n *Node) newQuery(depth int) string {
-	id := newQueryID()
-	n.seen.handle(id, depth)
-	return id
 }
 
 // passOn is the query's second half, for a name not in Dir: add this node

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"crypto/rand"
+	"strings"
 	"sync"
 	"time"
 )
@@ -44,26 +45,33 @@ type seenQueries struct {
 	ttl time.Duration
 
 	mu sync.Mutex
-	// guards byID and order
+	// guards byID, lent and order
 	byID map[string]seenQuery
-	// order holds identities in the order their entries expire (ttl is
-	// the same for all); an identity handled again is pushed again, and
-	// its stale place skipped when it comes up.
+	// lent maps a query passed to a book node, by its name and the
+	// history it was sent with, to its identity: the book's query that
+	// comes back from that node's walk carries that history at its
+	// start, and is a copy of the same query (see adopt).
+	lent map[string]seenQuery
+	// order holds keys in the order their entries expire (ttl is the
+	// same for all); a key stored again is pushed again, and its stale
+	// place skipped when it comes up.
 	order []seenAt
 }
 
 type seenQuery struct {
-	depth   int // the shortest history it came with
+	depth   int    // the shortest history it came with
+	id      string // in lent: the query's identity
 	expires time.Time
 }
 
 type seenAt struct {
-	id      string
+	key     string
+	lent    bool // key is in lent, not byID
 	expires time.Time
 }
 
 func newSeenQueries(ttl time.Duration) *seenQueries {
-	return &seenQueries{ttl: ttl, byID: make(map[string]seenQuery)}
+	return &seenQueries{ttl: ttl, byID: make(map[string]seenQuery), lent: make(map[string]seenQuery)}
 }
 
 // handle reports whether a copy of query id that came with a history of
@@ -76,14 +84,56 @@ func (s *seenQueries) handle(id string, depth int) bool {
 	if q, ok := s.byID[id]; ok && q.depth <= depth {
 		return false
 	}
-	for len(s.byID) >= maxSeen && len(s.order) > 0 {
+	expires := s.room(now)
+	s.byID[id] = seenQuery{depth: depth, expires: expires}
+	s.order = append(s.order, seenAt{key: id, expires: expires})
+	return true
+}
+
+// room makes room for one more entry, dropping the oldest if the table
+// is full, and returns when the new entry expires.
+func (s *seenQueries) room(now time.Time) time.Time {
+	for len(s.byID)+len(s.lent) >= maxSeen && len(s.order) > 0 {
 		s.drop(s.order[0])
 		s.order = s.order[1:]
 	}
-	expires := now.Add(s.ttl)
-	s.byID[id] = seenQuery{depth: depth, expires: expires}
-	s.order = append(s.order, seenAt{id, expires})
-	return true
+	return now.Add(s.ttl)
+}
+
+// lend records that query id, for name, goes to a book node with history.
+func (s *seenQueries) lend(id, name string, history []string) {
+	key := lentKey(name, history)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expire(now)
+	if q, ok := s.lent[key]; ok && q.id == id {
+		return
+	}
+	expires := s.room(now)
+	s.lent[key] = seenQuery{id: id, expires: expires}
+	s.order = append(s.order, seenAt{key: key, lent: true, expires: expires})
+}
+
+// adopt returns the identity of the query that a book's query for name,
+// which came with history, is a copy of: one this node lent to a book
+// node with a start of that history. ok is false for a query that
+// started at a book node, which then gets a new identity.
+func (s *seenQueries) adopt(name string, history []string) (id string, ok bool) {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expire(now)
+	for i := len(history) - 1; i > 0; i-- {
+		if q, ok := s.lent[lentKey(name, history[:i])]; ok {
+			return q.id, true
+		}
+	}
+	return "", false
+}
+
+func lentKey(name string, history []string) string {
+	return name + "\x00" + strings.Join(history, "\x00")
 }
 
 // expire drops the entries whose time is up.
@@ -97,14 +147,18 @@ func (s *seenQueries) expire(now time.Time) {
 // drop removes the entry that at names, unless the query was handled
 // again since (a later place in order stands for it).
 func (s *seenQueries) drop(at seenAt) {
-	if q, ok := s.byID[at.id]; ok && q.expires.Equal(at.expires) {
-		delete(s.byID, at.id)
+	m := s.byID
+	if at.lent {
+		m = s.lent
+	}
+	if q, ok := m[at.key]; ok && q.expires.Equal(at.expires) {
+		delete(m, at.key)
 	}
 }
 
-// len returns how many queries are remembered.
+// len returns how many entries are kept.
 func (s *seenQueries) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.byID)
+	return len(s.byID) + len(s.lent)
 }

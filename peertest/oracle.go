@@ -101,6 +101,29 @@ func (n *Network) Reach(from string) map[string]int {
 	return n.Graph().Reach(from, n.MaxHistory())
 }
 
+// Holders returns the holders that may answer a query at from when nodes
+// ask their peers at once and handle each query once, as filepeer's nodes
+// do by default: every holder within reach (see Reach), since whichever
+// copy of the query reaches one first may win. The query finds the file if
+// and only if Holders is not empty. maxHistory <= 0 means
+// peer.DefaultMaxHistory.
+func (g Graph) Holders(from string, maxHistory int, holders ...string) []string {
+	reach := g.Reach(from, maxHistory)
+	var may []string
+	for _, h := range holders {
+		if _, ok := reach[h]; ok && !slices.Contains(may, h) {
+			may = append(may, h)
+		}
+	}
+	slices.Sort(may)
+	return may
+}
+
+// Holders is Graph().Holders(from, MaxHistory(), holders...).
+func (n *Network) Holders(from string, holders ...string) []string {
+	return n.Graph().Holders(from, n.MaxHistory(), holders...)
+}
+
 // Step is one node asking another during a query.
 type Step struct {
 	Caller, Callee string
@@ -127,7 +150,8 @@ func (r Route) Hops() int {
 }
 
 // Route predicts a query at from for a file that the holders have, when
-// every node answers and the graph does not change: the protocol's walk,
+// every node answers, the graph does not change and the nodes are book
+// nodes (see Book), asking one peer at a time: the book protocol's walk,
 // depth first, each node asking its known peers in order and skipping
 // those in the history, the first success ending it. It fails if the walk
 // would exceed 65,536 steps. maxHistory <= 0 means
