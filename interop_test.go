@@ -248,3 +248,130 @@ func TestInteropPythonFetchesFromGo(t *testing.T) {
 	r = pyCall(t, py, p.url, "fetch", "nowhere.txt", p.secret)
 	require.Equal(t, peer.Unhandled, r.Code)
 }
+
+// In networks that mix Go and Python nodes, in every position, queries
+// from either kind find what the rules say and end, faults arrive as 100
+// and 200, and no Go node forgets a Python peer for not speaking the
+// extension.
+func TestInteropMixedNetworks(t *testing.T) {
+	py := python3(t)
+	tr := interopTransport(t)
+	ctx := context.Background()
+	file := func(t *testing.T, dir, name string) []byte {
+		b := []byte("the file " + name + " from " + filepath.Base(dir) + "\n")
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+		return b
+	}
+
+	t.Run("python in the middle of a go chain", func(t *testing.T) {
+		g1, p, g2 := goNode(t, tr), startPyNode(t, py), goNode(t, tr)
+		require.NoError(t, g1.Hello(ctx, p.url))
+		pyHello(t, py, p, g2.URL())
+		want := file(t, g2.dir, "far.txt")
+		for range 2 { // the second time, g1 knows p for a book node
+			got, err := g1.Query(ctx, "far.txt", nil)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+		}
+		_, err := g1.Query(ctx, "nowhere.txt", nil)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		_, err = g1.Query(ctx, "../escape.txt", nil)
+		require.ErrorIs(t, err, peer.ErrAccessDenied)
+		require.Equal(t, []string{p.url}, g1.Known(), "a book node is kept")
+		r := pyCall(t, py, p.url, "query", "far.txt")
+		require.Equal(t, want, r.bytes(t))
+	})
+
+	t.Run("python at the end", func(t *testing.T) {
+		g1, g2, p := goNode(t, tr), goNode(t, tr), startPyNode(t, py)
+		require.NoError(t, g1.Hello(ctx, g2.URL()))
+		require.NoError(t, g2.Hello(ctx, p.url))
+		want := file(t, p.dir, "end.txt")
+		got, err := g1.Query(ctx, "end.txt", nil)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.NoError(t, g1.Fetch(ctx, "end.txt", g1.secret))
+		got, err = os.ReadFile(filepath.Join(g1.dir, "end.txt"))
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		_, err = g1.Query(ctx, "nowhere.txt", nil)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		require.Equal(t, []string{p.url}, g2.Known())
+	})
+
+	t.Run("python at the head", func(t *testing.T) {
+		p, g1, g2 := startPyNode(t, py), goNode(t, tr), goNode(t, tr)
+		pyHello(t, py, p, g1.URL())
+		require.NoError(t, g1.Hello(ctx, g2.URL()))
+		want := file(t, g2.dir, "deep.txt")
+		r := pyCall(t, py, p.url, "query", "deep.txt")
+		require.Equal(t, want, r.bytes(t))
+		r = pyCall(t, py, p.url, "query", "nowhere.txt")
+		require.Equal(t, peer.Unhandled, r.Code)
+		r = pyCall(t, py, g1.URL(), "query", "../x")
+		require.Equal(t, peer.AccessDenied, r.Code)
+	})
+
+	t.Run("python nodes in a go mesh", func(t *testing.T) {
+		var urls []string
+		var gos []*testNode
+		var pys []*pyNode
+		for range 4 {
+			g := goNode(t, tr)
+			gos = append(gos, g)
+			urls = append(urls, g.URL())
+		}
+		for range 2 {
+			p := startPyNode(t, py)
+			pys = append(pys, p)
+			urls = append(urls, p.url)
+		}
+		for _, g := range gos {
+			for _, u := range urls {
+				require.NoError(t, g.Hello(ctx, u))
+			}
+		}
+		for _, p := range pys {
+			for _, u := range urls {
+				pyHello(t, py, p, u)
+			}
+		}
+		onPy := file(t, pys[1].dir, "py.txt")
+		onGo := file(t, gos[3].dir, "go.txt")
+		for _, q := range []struct {
+			name string
+			want []byte
+		}{{"py.txt", onPy}, {"go.txt", onGo}} {
+			got, err := gos[0].Query(ctx, q.name, nil)
+			require.NoError(t, err, q.name)
+			require.Equal(t, q.want, got, q.name)
+			r := pyCall(t, py, pys[0].url, "query", q.name)
+			require.Equal(t, q.want, r.bytes(t), q.name)
+		}
+		_, err := gos[0].Query(ctx, "nowhere.txt", nil)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		r := pyCall(t, py, pys[0].url, "query", "nowhere.txt")
+		require.Equal(t, peer.Unhandled, r.Code)
+		for _, g := range gos {
+			require.Len(t, g.Known(), len(urls)-1, "%s forgot nobody", g.URL())
+		}
+	})
+}
+
+// A Python client can call the extension too: it is plain XML-RPC.
+func TestInteropPythonCallsTheExtension(t *testing.T) {
+	py := python3(t)
+	g := goNode(t, interopTransport(t))
+	putBytes(t, g, "text.txt", interopText)
+	r := pyCall(t, py, g.URL(), "filepeer.query", "text.txt", []string{}, "q1")
+	require.Equal(t, "str", r.Type)
+	require.Equal(t, interopText, r.bytes(t))
+	r = pyCall(t, py, g.URL(), "filepeer.query", "nowhere.txt", []string{}, "q2")
+	require.Equal(t, peer.Unhandled, r.Code)
+	r = pyCall(t, py, g.URL(), "filepeer.query", "nowhere.txt", []string{}, "q2")
+	require.Equal(t, pyResult{Type: "fault", Code: peer.Unhandled, Message: "Couldn't handle the query: already handled here"}, r)
+	r = pyCall(t, py, g.URL(), "filepeer.query", "text.txt", []string{}, "bad id!")
+	require.Equal(t, transport.CodeError, r.Code)
+	r = pyCall(t, py, g.URL(), "filepeer.info")
+	require.Equal(t, "dict", r.Type, "%+v", r)
+}

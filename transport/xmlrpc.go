@@ -344,11 +344,17 @@ var (
 )
 
 // callHeader is the header of every request. Requests share it: a
-// RoundTripper must not modify a request.
+// RoundTripper must not modify a request. Every method of the protocol
+// may be sent twice to no harm (a query, a hello, a fetch that finds the
+// file placed): the empty Idempotency-Key, which is not sent, lets
+// net/http send a call again on a fresh connection when a reused one was
+// reset under it, so that one stale keep-alive connection does not fail
+// a call and cost a working peer.
 var callHeader = http.Header{
 	"Content-Type":    {"text/xml"},
 	"Accept-Encoding": {"gzip"},
 	"User-Agent":      {"filepeer"},
+	"Idempotency-Key": {},
 }
 
 // Errors of the transport's own time limits. They wrap

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -702,4 +703,53 @@ func TestXMLRPCNoLeaks(t *testing.T) {
 	require.NoError(t, l.Close())
 	require.Error(t, <-errc)
 	require.NoError(t, tr.Close())
+}
+
+// A keep-alive connection that the server resets when it is reused costs
+// the call nothing: the call is sent again on a fresh connection.
+func TestXMLRPCRetriesOnAResetKeepAlive(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	defer ln.Close()
+	const reply = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><int>0</int></value>\n</param>\n</params>\n</methodResponse>\n"
+	var first atomic.Bool
+	first.Store(true)
+	conns.Add(1)
+	go func() {
+		defer conns.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			resetOnSecond := first.Swap(false)
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for i := 0; ; i++ {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, req.Body)
+					if resetOnSecond && i == 1 {
+						c.(*net.TCPConn).SetLinger(0) // a reset, not a clean close
+						return
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", len(reply), reply)
+				}
+			}()
+		}
+	}()
+	tr := NewXMLRPC(XMLRPCConfig{})
+	defer tr.Close()
+	p, err := tr.Dial("http://" + ln.Addr().String())
+	require.NoError(t, err)
+	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"))
+	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"), "sent again on a fresh connection")
+	require.False(t, first.Load())
 }
