@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
+	"github.com/filepeer/peer/transport"
+)
+
+// meshSize is the queries issue's dense network of real processes: on the
+// book's walk a miss in it did not end within a minute.
+const meshSize = 30
+
+// Thirty node processes that all know each other answer a miss with fault
+// 100, each query handled once by each node, and find a file on any of
+// them. The time a miss takes is logged (go test -v -run Mesh), not
+// asserted: the machine is shared.
+func TestMeshOfProcesses(t *testing.T) {
+	bin := testenv.Build(t, ".")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	urls, dirs := make([]string, meshSize), make([]string, meshSize)
+	for i := range meshSize {
+		urls[i], dirs[i] = freeURL(t), shared(t, nil)
+		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, bin, urls[i], dirs[i], "s3cret")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("node %s said:\n%s", urls[i], out.String())
+			}
+		})
+	}
+	for _, u := range urls {
+		waitListening(t, strings.TrimPrefix(u, "http://"))
+	}
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	defer tr.Close()
+	peers := make([]transport.Peer, meshSize)
+	for i, u := range urls {
+		p, err := tr.Dial(u)
+		require.NoError(t, err)
+		peers[i] = p
+		for _, other := range urls {
+			require.NoError(t, p.Hello(ctx, other))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dirs[i], "on-"+itoa(i)), []byte("held by "+u), 0o644))
+	}
+
+	for round := range 3 {
+		start := time.Now()
+		_, err := peers[0].Query(ctx, "nowhere.txt", nil)
+		t.Logf("miss %d in a full mesh of %d processes: %v", round, meshSize, time.Since(start))
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+	}
+	start := time.Now()
+	for i := range meshSize {
+		body, err := peers[(i+1)%meshSize].Query(ctx, "on-"+itoa(i), nil)
+		require.NoError(t, err, "the file on node %d", i)
+		var got bytes.Buffer
+		_, err = got.ReadFrom(body)
+		body.Close()
+		require.NoError(t, err)
+		require.Equal(t, "held by "+urls[i], got.String())
+	}
+	t.Logf("%d hits, each one hop away: %v", meshSize, time.Since(start))
+}
+
+func itoa(i int) string { return string(rune('a'+i/26)) + string(rune('a'+i%26)) }
+
+// waitListening waits until something accepts connections at addr.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node listening at %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
