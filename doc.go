@@ -5,10 +5,13 @@
 // peers. Other nodes call three remote methods on it:
 //
 //   - query(name, history) returns the file name from the shared directory
-//     or, failing that, asks each known peer in turn, adding the node's URL
-//     to history. Peers already in the history are skipped, so loops end,
+//     or, failing that, asks the known peers, adding the node's URL to
+//     history. Peers already in the history are skipped, so loops end,
 //     and once the history reaches MaxHistory (6, so five hops) the query
-//     goes no further.
+//     goes no further. A node asks Config.Fanout peers at once and takes
+//     the first answer; between Go nodes a query also carries an identity
+//     (filepeer.query, see PROTOCOL.md in the module), so that each node
+//     handles it once however many paths lead there.
 //   - hello(url) adds a peer to the known set.
 //   - fetch(name, secret) is for the node's trusted party: it runs the query
 //     and stores the file in the shared directory.

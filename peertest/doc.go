@@ -24,8 +24,8 @@
 //   - can pass each call through the XML-RPC codec (WireCodec).
 //
 // The oracle says what a query should do on the known-peer graph: Reach,
-// the nodes whose files a query can find and how near they are, and Route,
-// the exact walk the protocol makes. Every random choice (graphs, fault
+// the nodes whose files a query can find and how near they are, Holders,
+// which holders may answer, and Route, the exact walk of book nodes. Every random choice (graphs, fault
 // rates, latencies) comes from one seed: Seed replays a failing run.
 //
 // Testing a topology of your own takes a few lines:
@@ -38,7 +38,27 @@
 //		got, err := net.Node("a").Query(context.Background(), "song.ogg")
 //		require.NoError(t, err)
 //		require.Equal(t, "la la", string(got))
-//		require.Equal(t, []string{"c"}, net.Node("a").Known(), "a dropped b, which refused")
-//		require.Equal(t, []string{"a", "c", "d"}, net.Trace().Reached("song.ogg"))
+//		require.Equal(t, 2, net.Trace().MaxHop())
 //	}
+//
+// Nodes ask their peers at once and handle each query once, as filepeer's
+// nodes do by default: the trace shows each query's identity (Call.ID) and
+// the copies answered at once (Call.Repeat), and Holders says which holders
+// may answer. Book makes some or all nodes speak only the book's methods,
+// one peer at a time, as the book's Python node does; Route predicts their
+// walk call by call.
+//
+// A network built inside a testing/synctest bubble runs its latency faults,
+// its nodes' timeouts and every other timer on the bubble's clock, so a
+// test of seconds of latency takes no wall time:
+//
+//	synctest.Test(t, func(t *testing.T) {
+//		net := peertest.RandomRegular(t, 300, 4, peertest.Seed(7))
+//		for _, nd := range net.Nodes() {
+//			net.FaultNode(nd.Name(), peertest.Latency(10*time.Millisecond))
+//		}
+//		start := time.Now()
+//		net.Node("n000").Query(context.Background(), "nowhere.txt")
+//		t.Log(time.Since(start)) // 50ms of bubble time
+//	})
 package peertest

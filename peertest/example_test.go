@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/filepeer/peer"
@@ -159,4 +160,20 @@ func TestREADMEDiamond(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "la la", string(got))
 	require.Equal(t, 2, net.Trace().MaxHop())
+}
+
+// The README's network on the bubble's clock: 10 ms on every call, and a
+// miss that crosses five hops of them, in no wall time. synctest.Test
+// fails if a node's goroutine outlives the bubble or blocks outside it.
+func TestREADMESlowNetwork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := peertest.RandomRegular(t, 300, 4, peertest.Seed(7))
+		for _, nd := range net.Nodes() {
+			net.FaultNode(nd.Name(), peertest.Latency(10*time.Millisecond))
+		}
+		start := time.Now()
+		_, err := net.Node("n000").Query(context.Background(), "nowhere.txt")
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		require.Less(t, time.Since(start), 100*time.Millisecond) // bubble time: no flake
+	})
 }
