@@ -177,9 +177,9 @@ func (c *client) query(ctx context.Context, name string) error {
 	case err != nil:
 		return c.failure("query", name, err)
 	case local:
-		fmt.Fprintf(c.out, "%s is here, in %s: %s.\n", name, c.dir, sizeOf(size.n.Load()))
+		fmt.Fprintf(c.out, "%s is here, in %s: %s.\n", name, c.dir, cli.Size(size.n.Load()))
 	default:
-		fmt.Fprintf(c.out, "%s is on the network: %s.\n", name, sizeOf(size.n.Load()))
+		fmt.Fprintf(c.out, "%s is on the network: %s.\n", name, cli.Size(size.n.Load()))
 	}
 	return nil
 }
@@ -248,22 +248,4 @@ func (c *client) hello(ctx context.Context, typed string) error {
 		return fmt.Errorf("Peer %s is unreachable for now: %s", url, cli.Reason(err))
 	}
 	return nil
-}
-
-// sizeOf formats a size for people.
-func sizeOf(n int64) string {
-	switch {
-	case n == 1:
-		return "1 byte"
-	case n < 10_000:
-		return fmt.Sprintf("%d bytes", n)
-	}
-	size, unit := float64(n)/1024, "KiB"
-	for _, u := range []string{"MiB", "GiB", "TiB"} {
-		if size < 1024 {
-			break
-		}
-		size, unit = size/1024, u
-	}
-	return fmt.Sprintf("%.1f %s (%d bytes)", size, unit, n)
 }

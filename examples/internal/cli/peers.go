@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -70,4 +71,22 @@ func Reason(err error) string {
 		}
 	}
 	return msg
+}
+
+// Size formats a number of bytes for people.
+func Size(n int64) string {
+	switch {
+	case n == 1:
+		return "1 byte"
+	case n < 10_000:
+		return fmt.Sprintf("%d bytes", n)
+	}
+	size, unit := float64(n)/1024, "KiB"
+	for _, u := range []string{"MiB", "GiB", "TiB"} {
+		if size < 1024 {
+			break
+		}
+		size, unit = size/1024, u
+	}
+	return fmt.Sprintf("%.1f %s (%d bytes)", size, unit, n)
 }
