@@ -79,6 +79,9 @@ list. A URL without a scheme, such as 127.0.0.1:4243, is taken as http://.`
 type failedError struct{ failed, ran int }
 
 func (e failedError) Error() string {
+	if e.ran == 1 {
+		return "the command failed"
+	}
 	return fmt.Sprintf("%d of %d commands failed", e.failed, e.ran)
 }
 

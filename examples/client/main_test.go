@@ -160,6 +160,9 @@ func TestOneShot(t *testing.T) {
 		require.Equal(t, tc.out, out.String(), "%q", tc.args)
 		require.Equal(t, tc.errOut, strings.TrimPrefix(errOut.String(), "Peer mem://b is up.\n"), "%q", tc.args)
 		require.Equal(t, tc.exit, cli.ExitCode("client", err, io.Discard), "%q: %v", tc.args, err)
+		if tc.exit == 1 {
+			require.EqualError(t, err, "the command failed")
+		}
 	}
 }
 
