@@ -119,3 +119,12 @@ func TestReason(t *testing.T) {
 	require.Equal(t, "access denied", Reason(peer.ErrAccessDenied))
 	require.Equal(t, "no space left", Reason(errors.New(`peer: fetch "x": transport: no space left`)))
 }
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 bytes", 1: "1 byte", 9999: "9999 bytes",
+		20_000: "19.5 KiB (20000 bytes)", 3 << 30: "3.0 GiB (3221225472 bytes)",
+	} {
+		require.Equal(t, want, Size(n))
+	}
+}
