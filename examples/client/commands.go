@@ -6,25 +6,29 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
-	"time"
+	"sync/atomic"
 	"unicode"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
 )
 
 // client runs the commands typed at the prompt against its node.
 type client struct {
-	node     *peer.Node
-	secret   string
-	dir      string
-	root     *os.Root // dir, to tell local files from fetched ones
-	tr       transport.Transport
-	fetched  *countWriter // bytes written by the running fetch
-	out      io.Writer
-	terminal bool
+	node      *peer.Node
+	secret    string
+	dir       string
+	root      *os.Root // dir, to tell local files from fetched ones
+	tr        transport.Transport
+	fetched   *countWriter // bytes written by the running fetch
+	out       io.Writer    // results
+	errOut    io.Writer    // failures
+	terminal  bool
+	interrupt <-chan os.Signal
+
+	ran, failed int // commands run, and how many of them failed
 }
 
 const helpText = `Commands:
@@ -35,88 +39,129 @@ const helpText = `Commands:
   hello URL    introduce this node to the peer at URL
   help         show this help
   exit         leave (so does end of input)
-A NAME is the rest of the line, so it may hold spaces.
+A NAME is the rest of the line, so it may hold spaces. Ctrl-C stops the
+command running.
 `
+
+// errExit is what the exit command returns.
+var errExit = errors.New("exit")
 
 // loop reads and runs commands until exit, the end of input or ctx ends.
 func (c *client) loop(ctx context.Context, in lineReader) error {
 	for {
-		line, err := readLine(ctx, in)
+		line, err := c.readLine(ctx, in)
 		switch {
 		case errors.Is(err, io.EOF):
-			fmt.Fprintln(c.out) // leave the shell's prompt on a line of its own
+			if c.terminal {
+				fmt.Fprintln(c.out) // leave the shell's prompt on a line of its own
+			}
 			return nil
 		case ctx.Err() != nil:
-			return nil // interrupted: run closes the node
+			return nil // ended: run closes the node
 		case err != nil:
 			return err
 		}
-		if c.do(ctx, line) {
+		if c.command(ctx, line) {
 			return nil
 		}
 	}
 }
 
-// do runs one command line and reports whether it was exit.
-func (c *client) do(ctx context.Context, line string) (exit bool) {
+// command runs one command line, under a context that Ctrl-C cancels, and
+// reports whether it was exit. A failure is written to errOut and counted.
+func (c *client) command(ctx context.Context, line string) (exit bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	var interrupted atomic.Bool
+	done := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-c.interrupt:
+			interrupted.Store(true)
+			cancel()
+		case <-done:
+		}
+	}()
+	err := c.do(ctx, line)
+	close(done)
+	<-watched
+	cancel()
+	switch {
+	case errors.Is(err, errExit):
+		return true
+	case err == nil:
+		c.ran++
+		return false
+	}
+	c.ran++
+	c.failed++
+	if interrupted.Load() {
+		fmt.Fprintf(c.errOut, "Interrupted: %s\n", strings.TrimSpace(line))
+		return false
+	}
+	fmt.Fprintln(c.errOut, err)
+	return false
+}
+
+// do runs one command line; the error, if any, is the sentence that says
+// what went wrong.
+func (c *client) do(ctx context.Context, line string) error {
 	cmd, arg := strings.TrimSpace(line), ""
 	if i := strings.IndexFunc(cmd, unicode.IsSpace); i >= 0 {
 		cmd, arg = cmd[:i], strings.TrimSpace(cmd[i:])
 	}
-	needArg := func(what string) bool {
-		if arg == "" {
-			fmt.Fprintf(c.out, "usage: %s %s\n", cmd, what)
+	if arg == "" {
+		switch cmd {
+		case "fetch", "query":
+			return fmt.Errorf("usage: %s NAME", cmd)
+		case "hello":
+			return fmt.Errorf("usage: %s URL", cmd)
 		}
-		return arg != ""
 	}
 	switch cmd {
 	case "":
 	case "help", "?":
 		fmt.Fprint(c.out, helpText)
 	case "fetch":
-		if needArg("NAME") {
-			c.fetch(ctx, arg)
-		}
+		return c.fetch(ctx, arg)
 	case "query":
-		if needArg("NAME") {
-			c.query(ctx, arg)
-		}
+		return c.query(ctx, arg)
 	case "list":
-		c.list(ctx)
+		return c.list(ctx)
 	case "known":
 		c.known()
 	case "hello":
-		if needArg("URL") {
-			c.hello(ctx, arg)
+		err := c.hello(ctx, arg)
+		if err == nil {
+			fmt.Fprintf(c.out, "Peer %s is up.\n", c.helloURL(arg))
 		}
+		return err
 	case "exit", "quit":
-		return true
+		return errExit
 	default:
-		fmt.Fprintf(c.out, "Unknown command %q; type help for the list.\n", cmd)
+		return fmt.Errorf("Unknown command %q; type help for the list.", cmd)
 	}
-	return false
+	return nil
 }
 
-func (c *client) fetch(ctx context.Context, name string) {
+func (c *client) fetch(ctx context.Context, name string) error {
 	if c.isLocal(name) {
 		fmt.Fprintf(c.out, "You have %s already.\n", name)
-		return
+		return nil
 	}
 	c.fetched.n.Store(0)
 	err := c.withProgress("fetching "+name, c.fetched, func() error {
 		return c.node.Fetch(ctx, name, c.secret)
 	})
-	switch {
-	case err == nil:
-		fmt.Fprintf(c.out, "Fetched %s.\n", name)
-	case errors.Is(err, peer.ErrUnhandled):
-		fmt.Fprintln(c.out, "Couldn't find the file", name) // the book's words
-	default:
-		c.failed("fetch", name, err)
+	if err != nil {
+		return c.failure("fetch", name, err)
 	}
+	fmt.Fprintf(c.out, "Fetched %s.\n", name)
+	return nil
 }
 
-func (c *client) query(ctx context.Context, name string) {
+func (c *client) query(ctx context.Context, name string) error {
 	local := c.isLocal(name)
 	var size countWriter
 	err := c.withProgress("querying "+name, &size, func() error {
@@ -129,25 +174,26 @@ func (c *client) query(ctx context.Context, name string) {
 		return err
 	})
 	switch {
-	case err == nil && local:
-		fmt.Fprintf(c.out, "%s is here, in %s: %s.\n", name, c.dir, sizeOf(size.n.Load()))
-	case err == nil:
-		fmt.Fprintf(c.out, "%s is on the network: %s.\n", name, sizeOf(size.n.Load()))
-	case errors.Is(err, peer.ErrUnhandled):
-		fmt.Fprintln(c.out, "Couldn't find the file", name)
+	case err != nil:
+		return c.failure("query", name, err)
+	case local:
+		fmt.Fprintf(c.out, "%s is here, in %s: %s.\n", name, c.dir, cli.Size(size.n.Load()))
 	default:
-		c.failed("query", name, err)
+		fmt.Fprintf(c.out, "%s is on the network: %s.\n", name, cli.Size(size.n.Load()))
 	}
+	return nil
 }
 
-// failed reports an error of fetch or query other than "not found".
-func (c *client) failed(cmd, name string, err error) {
-	if errors.Is(err, peer.ErrAccessDenied) {
+// failure says why fetch or query failed.
+func (c *client) failure(cmd, name string, err error) error {
+	switch {
+	case errors.Is(err, peer.ErrUnhandled):
+		return errors.New("Couldn't find the file " + name) // the book's words
+	case errors.Is(err, peer.ErrAccessDenied):
 		// Our own secret is right, so the name itself was refused.
-		fmt.Fprintf(c.out, "Access denied: %q would lead out of %s.\n", name, c.dir)
-		return
+		return fmt.Errorf("Access denied: %q would lead out of %s.", name, c.dir)
 	}
-	fmt.Fprintf(c.out, "%s %s: %v\n", cmd, name, err)
+	return fmt.Errorf("%s %s: %s", cmd, name, cli.Reason(err))
 }
 
 // isLocal reports whether DIR holds a file name. The os.Root keeps a name
@@ -157,16 +203,17 @@ func (c *client) isLocal(name string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-func (c *client) list(ctx context.Context) {
+func (c *client) list(ctx context.Context) error {
 	names, err := c.node.List(ctx)
 	switch {
 	case err != nil:
-		fmt.Fprintln(c.out, "list:", err)
+		return fmt.Errorf("list: %s", cli.Reason(err))
 	case len(names) == 0:
 		fmt.Fprintf(c.out, "No files in %s.\n", c.dir)
 	default:
 		fmt.Fprintln(c.out, strings.Join(names, "\n"))
 	}
+	return nil
 }
 
 func (c *client) known() {
@@ -178,61 +225,27 @@ func (c *client) known() {
 	fmt.Fprintln(c.out, strings.Join(urls, "\n"))
 }
 
-// hello makes url a known peer and reports whether it answers. A peer
-// that does not answer is kept, as the book does: it may come up later,
-// and the node forgets it once a query to it fails.
-func (c *client) hello(ctx context.Context, url string) {
-	if err := c.node.Hello(ctx, url); err != nil {
-		fmt.Fprintf(c.out, "hello %s: %v\n", url, err)
-		return
+// helloURL is the URL that hello uses for what the user typed.
+func (c *client) helloURL(typed string) string {
+	if u, err := cli.PeerURL(typed); err == nil {
+		return u
 	}
-	if err := c.probe(ctx, url); err != nil {
-		fmt.Fprintf(c.out, "Peer %s is unreachable for now: %v\n", url, err)
-		return
-	}
-	fmt.Fprintf(c.out, "Peer %s is up.\n", url)
+	return typed
 }
 
-// probeTimeout bounds the check that a peer answers.
-const probeTimeout = 5 * time.Second
-
-// probe checks that a node answers at url. It asks for a file with a
-// history as long as the book allows, so that any node, Go or Python,
-// answers at once with a fault instead of passing the query on: any fault
-// means the node is up.
-func (c *client) probe(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	p, err := c.tr.Dial(url)
+// hello makes url a known peer and checks that it answers. A peer that
+// does not answer is kept, as the book does: it may come up later, and the
+// node forgets it once a query to it fails; the error then says so.
+func (c *client) hello(ctx context.Context, typed string) error {
+	url, err := cli.PeerURL(typed)
 	if err != nil {
-		return err
+		return fmt.Errorf("hello: %v", err)
 	}
-	history := slices.Repeat([]string{c.node.URL()}, peer.DefaultMaxHistory-1)
-	body, err := p.Query(ctx, "filepeer client probe", history)
-	if err == nil {
-		return body.Close()
+	if err := c.node.Hello(ctx, url); err != nil {
+		return fmt.Errorf("hello %s: %s", url, cli.Reason(err))
 	}
-	var f *peer.Fault
-	if errors.As(err, &f) {
-		return nil
+	if err := cli.Probe(ctx, c.tr, c.node.URL(), url); err != nil {
+		return fmt.Errorf("Peer %s is unreachable for now: %s", url, cli.Reason(err))
 	}
-	return err
-}
-
-// sizeOf formats a size for people.
-func sizeOf(n int64) string {
-	switch {
-	case n == 1:
-		return "1 byte"
-	case n < 10_000:
-		return fmt.Sprintf("%d bytes", n)
-	}
-	size, unit := float64(n)/1024, "KiB"
-	for _, u := range []string{"MiB", "GiB", "TiB"} {
-		if size < 1024 {
-			break
-		}
-		size, unit = size/1024, u
-	}
-	return fmt.Sprintf("%.1f %s (%d bytes)", size, unit, n)
+	return nil
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -50,15 +52,14 @@ func writeURLFile(t *testing.T, urls ...string) string {
 }
 
 // runClient runs the client on tr with the commands of input, and returns
-// its output.
-func runClient(t *testing.T, tr transport.Transport, args []string, input string) string {
+// what it wrote to stdout and stderr, and its error.
+func runClient(t *testing.T, tr transport.Transport, args []string, input string) (stdout, stderr string, err error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errOut bytes.Buffer
-	err := run(ctx, args, env{stdin: strings.NewReader(input), stdout: &out, stderr: &errOut, transport: tr})
-	require.NoError(t, err, "stderr: %s", errOut.String())
-	return out.String()
+	err = run(ctx, args, env{stdin: strings.NewReader(input), stdout: &out, stderr: &errOut, transport: tr})
+	return out.String(), errOut.String(), err
 }
 
 func TestWalkthrough(t *testing.T) {
@@ -67,7 +68,7 @@ func TestWalkthrough(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("0123456789"), 0o644))
 
-	out := runClient(t, mem, []string{writeURLFile(t, "mem://b", "mem://down"), dir, "mem://a"}, strings.Join([]string{
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://b", "mem://down"), dir, "mem://a"}, strings.Join([]string{
 		"fetch fooo",
 		"fetch test.txt",
 		"fetch   my notes.txt  ",
@@ -85,24 +86,28 @@ func TestWalkthrough(t *testing.T) {
 		"list", // never read: exit came first
 	}, "\n")+"\n")
 
-	require.Contains(t, out, "Peer mem://b is up.\n")
-	require.Contains(t, out, "Peer mem://down is unreachable for now")
-	require.Contains(t, out, "> Couldn't find the file fooo\n")
-	require.Contains(t, out, "> Fetched test.txt.\n")
-	require.Contains(t, out, "> Fetched my notes.txt.\n")
-	require.Contains(t, out, "> You have test.txt already.\n")
-	require.Contains(t, out, `> Access denied: "../etc/passwd" would lead out of`)
-	require.Contains(t, out, "> mine.txt is here, in "+dir+": 10 bytes.\n")
-	require.Contains(t, out, "> test.txt is here") // fetched, so now local
-	require.Contains(t, out, "> Couldn't find the file nothing\n")
-	require.Contains(t, out, "> mine.txt\nmy notes.txt\ntest.txt\n> ")
-	// The failed broadcast for fooo made the node forget the dead peer.
-	require.Contains(t, out, "> mem://b\n> ")
-	require.Contains(t, out, "> usage: fetch NAME\n")
-	require.Contains(t, out, `> Unknown command "frobnicate"`)
-	require.Contains(t, out, "hello URL")
-	require.True(t, strings.HasSuffix(out, "> "), "exit leaves at once: %q", out)
-	require.Equal(t, 1, strings.Count(out, "mine.txt\nmy notes.txt"), "nothing after exit was run")
+	// Not a terminal: no prompts; results on stdout, in order, and each
+	// failure on stderr.
+	require.Equal(t, strings.Join([]string{
+		"Fetched test.txt.",
+		"Fetched my notes.txt.",
+		"You have test.txt already.",
+		"mine.txt is here, in " + dir + ": 10 bytes.",
+		"test.txt is here, in " + dir + ": 15 bytes.", // fetched, so now local
+		"mine.txt\nmy notes.txt\ntest.txt",
+		"mem://b", // the failed broadcast for fooo made the node forget the dead peer
+	}, "\n")+"\n"+helpText, out)
+	require.NotContains(t, out, "> ")
+	require.Equal(t, strings.Join([]string{
+		"Peer mem://b is up.",
+		"Peer mem://down is unreachable for now: nothing is listening there",
+		"Couldn't find the file fooo",
+		`Access denied: "../etc/passwd" would lead out of ` + dir + ".",
+		"Couldn't find the file nothing",
+		"usage: fetch NAME",
+		`Unknown command "frobnicate"; type help for the list.`,
+	}, "\n")+"\n", errOut)
+	require.Equal(t, failedError{failed: 5, ran: 13}, err)
 
 	got, err := os.ReadFile(filepath.Join(dir, "test.txt"))
 	require.NoError(t, err)
@@ -112,18 +117,114 @@ func TestWalkthrough(t *testing.T) {
 	require.Equal(t, "spaces\n", string(got))
 }
 
+// TestScript: commands piped in that all succeed leave exit status 0 and
+// nothing on stderr but the peers' state.
+func TestScript(t *testing.T) {
+	mem := transport.NewMemory()
+	startPeer(t, mem, "mem://b", map[string]string{"test.txt": "This is a test\n"})
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://b"), t.TempDir(), "mem://a"}, "fetch test.txt\nlist\n")
+	require.NoError(t, err)
+	require.Equal(t, "Fetched test.txt.\ntest.txt\n", out)
+	require.Equal(t, "Peer mem://b is up.\n", errOut)
+}
+
 func TestQueryFromNetwork(t *testing.T) {
 	mem := transport.NewMemory()
 	startPeer(t, mem, "mem://b", map[string]string{"big.bin": strings.Repeat("x", 20_000)})
-	out := runClient(t, mem, []string{writeURLFile(t), t.TempDir(), "mem://a"},
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t), t.TempDir(), "mem://a"},
 		"query big.bin\nhello mem://b\nquery big.bin\nlist\nknown\nhello not a url\n")
-	require.Contains(t, out, "> Couldn't find the file big.bin\n")
-	require.Contains(t, out, "> Peer mem://b is up.\n")
-	require.Contains(t, out, "> big.bin is on the network: 19.5 KiB (20000 bytes).\n")
-	require.Contains(t, out, "> No files in ")
-	require.Contains(t, out, "> mem://b\n")
-	require.Contains(t, out, `> hello not a url: peer: hello: invalid peer URL "not a url"`)
-	require.True(t, strings.HasSuffix(out, "> \n"), "end of input ends the client on a new line: %q", out)
+	require.Equal(t, "Peer mem://b is up.\nbig.bin is on the network: 19.5 KiB (20000 bytes).\nNo files in ", out[:strings.LastIndex(out, "No files in ")+len("No files in ")])
+	require.True(t, strings.HasSuffix(out, "mem://b\n"), "%q", out)
+	require.Equal(t, "Couldn't find the file big.bin\nhello: \"not a url\" is not a node's URL; give one such as http://127.0.0.1:4242\n", errOut)
+	require.EqualError(t, err, "2 of 6 commands failed")
+}
+
+// TestOneShot runs one command from the arguments, without reading stdin.
+func TestOneShot(t *testing.T) {
+	mem := transport.NewMemory()
+	startPeer(t, mem, "mem://b", map[string]string{"my notes.txt": "spaces\n"})
+	urls := writeURLFile(t, "mem://b")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args        []string
+		out, errOut string
+		exit        int
+	}{
+		{[]string{urls, dir, "mem://a", "fetch", "my", "notes.txt"}, "Fetched my notes.txt.\n", "", 0},
+		{[]string{"-urls", urls, "-dir", dir, "-url", "mem://a", "list"}, "my notes.txt\n", "", 0},
+		{[]string{"-dir", dir, "-url", "mem://a", "fetch nothing"}, "", "Couldn't find the file nothing\n", 1},
+		{[]string{"-dir", dir, "-url", "mem://a", "hello", "mem://b"}, "Peer mem://b is up.\n", "", 0},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), tc.args, env{stdin: iotest.ErrReader(errors.New("stdin read")), stdout: &out, stderr: &errOut, transport: mem})
+		require.Equal(t, tc.out, out.String(), "%q", tc.args)
+		require.Equal(t, tc.errOut, strings.TrimPrefix(errOut.String(), "Peer mem://b is up.\n"), "%q", tc.args)
+		require.Equal(t, tc.exit, cli.ExitCode("client", err, io.Discard), "%q: %v", tc.args, err)
+		if tc.exit == 1 {
+			require.EqualError(t, err, "the command failed")
+		}
+	}
+}
+
+// TestURLs: URLs without a scheme are read as http://, and a wrong line of
+// the URL file is named.
+func TestURLs(t *testing.T) {
+	mem := transport.NewMemory() // reaches http:// URLs with no socket
+	startPeer(t, mem, "http://127.0.0.1:4242", nil)
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "127.0.0.1:4242"), t.TempDir(), "localhost:4243"}, "known\n")
+	require.NoError(t, err, errOut)
+	require.Equal(t, "Peer http://127.0.0.1:4242 is up.\n", errOut)
+	require.Equal(t, "http://127.0.0.1:4242\n", out)
+
+	bad := writeURLFile(t, "http://127.0.0.1:4242 http://127.0.0.1:4244", "http://127.0.0.1:4245")
+	_, _, err = runClient(t, mem, []string{bad, t.TempDir(), "mem://a"}, "")
+	var msg bytes.Buffer
+	require.Equal(t, 1, cli.ExitCode("client", err, &msg))
+	require.Equal(t, "client: URL file: "+bad+" line 3: 2 URLs on one line; write one URL a line\n", msg.String())
+}
+
+// gate is a peer that holds test.txt but answers a query for it only when
+// its context ends, and says when the query has come.
+type gate struct{ asked chan struct{} }
+
+func (g gate) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	if name != "test.txt" {
+		return nil, &peer.Fault{Code: peer.Unhandled, Message: "Couldn't handle the query"}
+	}
+	close(g.asked)
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (gate) Hello(context.Context, string) error { return nil }
+
+func (gate) Fetch(context.Context, string, string) error {
+	return &peer.Fault{Code: peer.AccessDenied, Message: "Access denied"}
+}
+
+// TestCtrlC: Ctrl-C stops the fetch that hangs and the client goes on to
+// the next command.
+func TestCtrlC(t *testing.T) {
+	mem := transport.NewMemory()
+	g := gate{asked: make(chan struct{})}
+	l, err := mem.Listen("mem://b", g)
+	require.NoError(t, err)
+	defer l.Close()
+	interrupt := make(chan os.Signal, 1)
+	go func() {
+		<-g.asked
+		interrupt <- os.Interrupt
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err = run(ctx, []string{writeURLFile(t, "mem://b"), dir, "mem://a"},
+		env{stdin: strings.NewReader("fetch test.txt\nlist\n"), stdout: &out, stderr: &errOut, transport: mem, interrupt: interrupt})
+	require.NoError(t, ctx.Err(), "the fetch was not interrupted")
+	require.EqualError(t, err, "1 of 2 commands failed")
+	require.Equal(t, "Peer mem://b is up.\nInterrupted: fetch test.txt\n", errOut.String())
+	require.Equal(t, "No files in "+dir+".\n", out.String(), "the next command ran")
 }
 
 func TestBadArguments(t *testing.T) {
@@ -131,15 +232,17 @@ func TestBadArguments(t *testing.T) {
 	for name, args := range map[string][]string{
 		"none":         nil,
 		"two":          {urls, t.TempDir()},
-		"four":         {urls, t.TempDir(), "mem://a", "extra"},
 		"unknown flag": {"-x", urls, t.TempDir(), "mem://a"},
+		"half flags":   {"-dir", t.TempDir(), "list"},
+		"-urls alone":  {"-urls", urls, t.TempDir(), "mem://a"},
+		"bad URL":      {urls, t.TempDir(), "http://a b"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var errOut bytes.Buffer
 			err := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errOut})
 			require.ErrorIs(t, err, cli.ErrUsage)
 			require.Equal(t, 2, cli.ExitCode("client", err, io.Discard))
-			require.Contains(t, errOut.String(), "usage: client [-v] URLFILE DIR URL")
+			require.Contains(t, errOut.String(), "usage: client [-v] URLFILE DIR URL [COMMAND...]")
 		})
 	}
 	for name, args := range map[string][]string{
@@ -159,44 +262,55 @@ func TestBadArguments(t *testing.T) {
 }
 
 // TestInterrupt: a signal (the context) ends the client even while it waits
-// for a line that never comes.
+// for a line that never comes, and so does Ctrl-C when the input is not a
+// terminal.
 func TestInterrupt(t *testing.T) {
-	stdin, feed := io.Pipe()
-	defer feed.Close() // ends the read the client left behind
-	ctx, cancel := context.WithCancel(context.Background())
-	prompted := make(chan struct{})
-	out := writerFunc(func(p []byte) (int, error) {
-		if bytes.Contains(p, []byte("> ")) {
+	for _, how := range []string{"SIGTERM", "Ctrl-C"} {
+		t.Run(how, func(t *testing.T) {
+			stdin, feed := io.Pipe()
+			defer feed.Close() // ends the read the client left behind
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			interrupt := make(chan os.Signal, 1)
+			// The second read is the client waiting for the line after
+			// "list", the command over.
+			waiting := make(chan struct{})
+			reads := 0
+			in := readerFunc(func(p []byte) (int, error) {
+				if reads++; reads == 2 {
+					close(waiting)
+				}
+				return stdin.Read(p)
+			})
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{writeURLFile(t), t.TempDir(), "mem://a"},
+					env{stdin: in, stdout: io.Discard, stderr: io.Discard, transport: transport.NewMemory(), interrupt: interrupt})
+			}()
+			go feed.Write([]byte("list\n"))
 			select {
-			case <-prompted:
-			default:
-				close(prompted)
+			case <-waiting:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the client is not reading")
 			}
-		}
-		return len(p), nil
-	})
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{writeURLFile(t), t.TempDir(), "mem://a"},
-			env{stdin: stdin, stdout: out, stderr: io.Discard, transport: transport.NewMemory()})
-	}()
-	select {
-	case <-prompted:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no prompt")
-	}
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the client did not stop")
+			if how == "SIGTERM" {
+				cancel()
+			} else {
+				interrupt <- os.Interrupt
+			}
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the client did not stop")
+			}
+		})
 	}
 }
 
-type writerFunc func([]byte) (int, error)
+type readerFunc func([]byte) (int, error)
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // freeURL returns the URL of a loopback port that was free a moment ago.
 func freeURL(t *testing.T) string {
@@ -224,11 +338,15 @@ func TestBinary(t *testing.T) {
 	cmd.Stdin = strings.NewReader("fetch fooo\nfetch test.txt\nexit\n")
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	require.NoError(t, cmd.Run(), "stderr: %s", errOut.String())
+	var exit *exec.ExitError
+	require.ErrorAs(t, cmd.Run(), &exit)
+	require.Equal(t, 1, exit.ExitCode(), "a command failed")
 
-	require.Contains(t, out.String(), "Peer "+b.URL()+" is up.\n")
-	require.Contains(t, out.String(), "Peer "+dead+" is unreachable for now")
-	require.Contains(t, out.String(), "> Couldn't find the file fooo\n> Fetched test.txt.\n> ")
+	require.Equal(t, "Fetched test.txt.\n", out.String())
+	require.Equal(t, "Peer "+b.URL()+" is up.\n"+
+		"Peer "+dead+" is unreachable for now: nothing is listening there\n"+
+		"Couldn't find the file fooo\n"+
+		"client: 1 of 2 commands failed\n", errOut.String())
 	got, err := os.ReadFile(filepath.Join(dir, "test.txt"))
 	require.NoError(t, err)
 	require.Equal(t, "This is a test\n", string(got))
@@ -237,8 +355,38 @@ func TestBinary(t *testing.T) {
 	cmd = exec.CommandContext(ctx, bin, "only-one")
 	errOut.Reset()
 	cmd.Stderr = &errOut
-	var exit *exec.ExitError
 	require.True(t, errors.As(cmd.Run(), &exit))
 	require.Equal(t, 2, exit.ExitCode())
 	require.Contains(t, errOut.String(), "usage: client")
+}
+
+// TestBinaryCtrlC sends the real program SIGINT while a fetch hangs: the
+// fetch stops, the next command runs, and the exit status tells that a
+// command failed.
+func TestBinaryCtrlC(t *testing.T) {
+	bin := testenv.Build(t, ".")
+	g := gate{asked: make(chan struct{})}
+	other := httptest.NewServer(transport.NewXMLRPCHandler(g))
+	defer other.Close()
+	dir := t.TempDir()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, writeURLFile(t, other.URL), dir, freeURL(t))
+	cmd.Stdin = strings.NewReader("fetch test.txt\nlist\n")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	require.NoError(t, cmd.Start())
+	select {
+	case <-g.asked:
+	case <-ctx.Done():
+		t.Fatal("the fetch never reached the peer")
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	var exit *exec.ExitError
+	require.ErrorAs(t, cmd.Wait(), &exit)
+	require.NoError(t, ctx.Err(), "the client hung")
+	require.Equal(t, 1, exit.ExitCode())
+	require.Equal(t, "No files in "+dir+".\n", out.String())
+	require.Equal(t, "Peer "+other.URL+" is up.\nInterrupted: fetch test.txt\nclient: 1 of 2 commands failed\n", errOut.String())
 }

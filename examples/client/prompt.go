@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
@@ -21,11 +20,11 @@ type lineReader interface {
 	Close() error
 }
 
-// lineReader returns a line editor on a terminal and a plain reader
-// otherwise, where a pipe may be feeding the commands.
+// lineReader returns a line editor on a terminal and, otherwise, where a
+// pipe may be feeding the commands, a plain reader that prints no prompts.
 func (c *client) lineReader(e env) (lineReader, error) {
 	if !e.terminal {
-		return &plainReader{out: e.stdout, sc: bufio.NewScanner(e.stdin)}, nil
+		return &plainReader{sc: bufio.NewScanner(e.stdin)}, nil
 	}
 	rl, err := readline.NewEx(&readline.Config{
 		Prompt:          prompt,
@@ -60,13 +59,9 @@ func (c *client) completer() readline.AutoCompleter {
 	)
 }
 
-type plainReader struct {
-	out io.Writer
-	sc  *bufio.Scanner
-}
+type plainReader struct{ sc *bufio.Scanner }
 
 func (p *plainReader) ReadLine() (string, error) {
-	fmt.Fprint(p.out, prompt)
 	if p.sc.Scan() {
 		return p.sc.Text(), nil
 	}
@@ -96,10 +91,11 @@ func (t termReader) ReadLine() (string, error) {
 
 func (t termReader) Close() error { return t.rl.Close() }
 
-// readLine reads a line from in unless ctx ends first: a signal must not
-// wait for the next line of input. The read left behind then ends when the
-// input is closed or ends.
-func readLine(ctx context.Context, in lineReader) (string, error) {
+// readLine reads a line from in unless ctx ends or Ctrl-C comes first: a
+// signal must not wait for the next line of input. (On a terminal, the
+// line editor reads Ctrl-C itself, as a key.) Ctrl-C ends the input. The
+// read left behind ends when the input is closed or ends.
+func (c *client) readLine(ctx context.Context, in lineReader) (string, error) {
 	type result struct {
 		line string
 		err  error
@@ -114,6 +110,8 @@ func readLine(ctx context.Context, in lineReader) (string, error) {
 		return r.line, r.err
 	case <-ctx.Done():
 		return "", ctx.Err()
+	case <-c.interrupt:
+		return "", io.EOF
 	}
 }
 

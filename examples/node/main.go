@@ -2,8 +2,14 @@
 // server.py. It shares DIR at URL, and fetches into DIR for whoever knows
 // SECRET, until it is interrupted (Ctrl-C or SIGTERM).
 //
-//	go run ./examples/node [-v] URL DIR SECRET
+//	go run ./examples/node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET
+//	go run ./examples/node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
 //	go run ./examples/node http://127.0.0.1:4242 files1 s3cret
+//
+// A node's URL is both where it listens and what it tells its peers, so a
+// URL such as http://0.0.0.0:4242, which no peer can reach, is refused:
+// to listen on every interface, name the URL peers should use with
+// -advertise.
 package main
 
 import (
@@ -12,6 +18,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,16 +44,63 @@ type env struct {
 	started   func(*peer.Node)    // if set, called once the node serves
 }
 
+const usage = `usage: node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET
+   or: node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
+
+Serves the files of DIR at URL (e.g. http://127.0.0.1:4242) until
+interrupted, and fetches into DIR for whoever knows SECRET. A URL without a
+scheme, such as 127.0.0.1:4242, is taken as http://.`
+
 func run(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	verbose := fs.Bool("v", false, "log debug records too")
+	verbose := fs.Bool("v", false, "log each call the node serves, and the node's debug records")
+	var a struct{ url, dir, secret, urlFile, advertise string }
+	fs.StringVar(&a.url, "url", "", "the `URL` to serve at, e.g. http://127.0.0.1:4242 (the book's URL)")
+	fs.StringVar(&a.dir, "dir", "", "the shared `directory` (the book's DIR)")
+	fs.StringVar(&a.secret, "secret", "", "the `password` that fetch needs (the book's SECRET)")
+	fs.StringVar(&a.urlFile, "urls", "", "a `file` of peer URLs to say hello to, one a line")
+	fs.StringVar(&a.advertise, "advertise", "", "the `URL` peers reach this node at, if not URL: needed to listen on\nevery interface (http://0.0.0.0:4242, http://[::]:4242)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: node [-v] URL DIR SECRET\n\nServes the files of DIR at URL (e.g. http://127.0.0.1:4242) until interrupted.")
+		fmt.Fprintln(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
-	if err := cli.Parse(fs, args, 3); err != nil {
+	if err := cli.Parse(fs, args, -1); err != nil {
 		return err
+	}
+	given := cli.Given(fs)
+	switch {
+	case given["url"] || given["dir"] || given["secret"]:
+		if a.url == "" || a.dir == "" || a.secret == "" || fs.NArg() != 0 {
+			return cli.Usagef(fs, "give -url, -dir and -secret together, or the book's URL DIR SECRET")
+		}
+	case fs.NArg() != 3:
+		fs.Usage()
+		return cli.ErrUsage
+	default:
+		a.url, a.dir, a.secret = fs.Arg(0), fs.Arg(1), fs.Arg(2)
+	}
+	listen, err := cli.PeerURL(a.url)
+	if err != nil {
+		return cli.Usagef(fs, "URL: %v", err)
+	}
+	url := listen
+	if a.advertise != "" {
+		if url, err = cli.PeerURL(a.advertise); err != nil {
+			return cli.Usagef(fs, "-advertise: %v", err)
+		}
+		if unspecified(url) {
+			return cli.Usagef(fs, "-advertise %s: peers cannot reach a node there; give this machine's name or address", url)
+		}
+	} else if unspecified(url) {
+		return cli.Usagef(fs, "%s would listen on every interface and tell peers a URL none of them can reach;\n"+
+			"serve at one address (http://127.0.0.1:4242, or this machine's), or add -advertise with the URL peers should use", url)
+	}
+	var peers []string
+	if a.urlFile != "" {
+		if peers, err = cli.ReadURLs(a.urlFile); err != nil {
+			return err
+		}
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -53,11 +108,23 @@ func run(ctx context.Context, args []string, e env) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 
+	tr := e.transport
+	if tr == nil {
+		x := transport.NewXMLRPC(transport.XMLRPCConfig{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+		defer x.Close() // after the node's Close, deferred below
+		tr = x
+	}
+	if listen != url {
+		tr = listenAt{tr, listen}
+	}
+	if *verbose {
+		tr = logCalls{tr, log}
+	}
 	node, err := peer.New(peer.Config{
-		URL:       fs.Arg(0),
-		Dir:       fs.Arg(1),
-		Secret:    fs.Arg(2),
-		Transport: e.transport,
+		URL:       url,
+		Dir:       a.dir,
+		Secret:    a.secret,
+		Transport: tr,
 		Logger:    log,
 	})
 	if err != nil {
@@ -67,10 +134,46 @@ func run(ctx context.Context, args []string, e env) error {
 	if err := node.Start(); err != nil {
 		return err
 	}
+	if listen != url {
+		log.Info("listening", "url", listen)
+	}
+	for _, u := range peers {
+		if err := node.Hello(ctx, u); err != nil {
+			log.Warn("hello failed", "peer", u, "err", err)
+		}
+	}
 	if e.started != nil {
 		e.started(node)
 	}
 	<-ctx.Done()
 	log.Info("shutting down")
 	return node.Close()
+}
+
+// unspecified reports whether url names no host, or an address that means
+// every interface (0.0.0.0, ::), where no peer can reach a node.
+func unspecified(url string) bool {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		return false // PeerURL has read it already
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "" || ip != nil && ip.IsUnspecified()
+}
+
+// listenAt serves at a URL other than the node's own: the node's URL is
+// what peers are told, while the listener may be on every interface.
+type listenAt struct {
+	transport.Transport
+	url string
+}
+
+func (l listenAt) Listen(_ string, p transport.Peer) (io.Closer, error) {
+	c, err := l.Transport.Listen(l.url, p)
+	if err != nil {
+		return nil, err
+	}
+	// Only Close: the listener's URL method would tell the node that it is
+	// at the listening URL.
+	return struct{ io.Closer }{c}, nil
 }

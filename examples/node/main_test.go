@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -95,17 +97,20 @@ func TestServes(t *testing.T) {
 
 func TestBadArguments(t *testing.T) {
 	for name, args := range map[string][]string{
-		"none":         nil,
-		"two":          {"http://127.0.0.1:4242", t.TempDir()},
-		"four":         {"http://127.0.0.1:4242", t.TempDir(), "s", "extra"},
-		"unknown flag": {"-x", "http://127.0.0.1:4242", t.TempDir(), "s"},
+		"none":                nil,
+		"two":                 {"http://127.0.0.1:4242", t.TempDir()},
+		"four":                {"http://127.0.0.1:4242", t.TempDir(), "s", "extra"},
+		"unknown flag":        {"-x", "http://127.0.0.1:4242", t.TempDir(), "s"},
+		"half flags":          {"-url", "http://127.0.0.1:4242", "-dir", t.TempDir()},
+		"flags and arguments": {"-url", "http://127.0.0.1:4242", "-dir", t.TempDir(), "-secret", "s", "extra"},
+		"bad URL":             {"http://127.0.0.1:4242 x", t.TempDir(), "s"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var errOut bytes.Buffer
 			err := run(context.Background(), args, env{stderr: &errOut})
 			require.ErrorIs(t, err, cli.ErrUsage)
 			require.Equal(t, 2, cli.ExitCode("node", err, io.Discard))
-			require.Contains(t, errOut.String(), "usage: node [-v] URL DIR SECRET")
+			require.Contains(t, errOut.String(), "usage: node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET")
 		})
 	}
 	t.Run("missing dir", func(t *testing.T) {
@@ -217,4 +222,113 @@ func TestSignals(t *testing.T) {
 			require.False(t, errors.As(err, &fault), "no node answers any more: %v", err)
 		})
 	}
+}
+
+// TestUnspecified: a URL that means every interface is refused, saying
+// why, unless -advertise names the URL to tell peers; no port is opened.
+func TestUnspecified(t *testing.T) {
+	for _, args := range [][]string{
+		{"http://0.0.0.0:4260", t.TempDir(), "s"},
+		{"http://[::]:4260", t.TempDir(), "s"},
+		{"0.0.0.0:4260", t.TempDir(), "s"},
+		{"-advertise", "http://0.0.0.0:4260", "http://0.0.0.0:4260", t.TempDir(), "s"},
+	} {
+		var errOut bytes.Buffer
+		err := run(context.Background(), args, env{stderr: &errOut})
+		require.ErrorIs(t, err, cli.ErrUsage, "%q", args)
+		require.Regexp(t, `node: http://\S+ would listen on every interface|-advertise http://0.0.0.0:4260: peers cannot reach`, errOut.String(), "%q", args)
+	}
+	var errOut bytes.Buffer
+	run(context.Background(), []string{"http://0.0.0.0:4260", t.TempDir(), "s"}, env{stderr: &errOut})
+	require.Contains(t, errOut.String(), "node: http://0.0.0.0:4260 would listen on every interface and tell peers a URL none of them can reach;\n"+
+		"serve at one address (http://127.0.0.1:4242, or this machine's), or add -advertise with the URL peers should use\n")
+}
+
+// TestAdvertise: with -advertise the node listens at URL and tells peers
+// the other. (The test listens on loopback only: it shows that the two are
+// kept apart, as they are for 0.0.0.0.)
+func TestAdvertise(t *testing.T) {
+	listen := freeURL(t)
+	advertised := strings.Replace(listen, "127.0.0.1", "localhost", 1)
+	var log syncBuffer
+	n := serve(t, []string{"-advertise", advertised, listen, shared(t, map[string]string{"test.txt": "here\n"}), "s3cret"}, env{stderr: &log})
+	require.Equal(t, advertised, n.URL())
+	require.Contains(t, log.String(), "msg=serving node="+advertised)
+	require.Contains(t, log.String(), "msg=listening url="+listen)
+
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	defer tr.Close()
+	p, err := tr.Dial(listen)
+	require.NoError(t, err)
+	body, err := p.Query(context.Background(), "test.txt", nil)
+	require.NoError(t, err)
+	require.NoError(t, body.Close())
+}
+
+// TestNoScheme: 127.0.0.1:PORT and localhost:PORT are served as http://.
+func TestNoScheme(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		url := strings.Replace(freeURL(t), "127.0.0.1", host, 1)
+		n := serve(t, []string{"-url", strings.TrimPrefix(url, "http://"), "-dir", shared(t, nil), "-secret", "s"}, env{stderr: io.Discard})
+		require.Equal(t, url, n.URL())
+	}
+}
+
+// TestVerbose: -v logs each call served, with its method, name, caller,
+// outcome and time, and never the secret.
+func TestVerbose(t *testing.T) {
+	mem := transport.NewMemory()
+	var log syncBuffer
+	urls := filepath.Join(t.TempDir(), "urls.txt")
+	require.NoError(t, os.WriteFile(urls, []byte("mem://friend\n"), 0o644))
+	serve(t, []string{"-v", "-urls", urls, "mem://node", shared(t, map[string]string{"test.txt": "This is a test\n"}), "s3cret"},
+		env{stderr: &log, transport: mem})
+	p, err := mem.Dial("mem://node")
+	require.NoError(t, err)
+	ctx := context.Background()
+	body, err := p.Query(ctx, "test.txt", nil)
+	require.NoError(t, err)
+	require.NoError(t, body.Close())
+	_, err = p.Query(ctx, "fooo", []string{"mem://x", "mem://other"})
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	_, err = p.(transport.Caller).Open(ctx, "filepeer.query", "fooo", []string{"mem://y"}, "id1")
+	require.ErrorIs(t, err, peer.ErrUnhandled, "the extension is served through the log")
+	require.ErrorIs(t, p.Fetch(ctx, "test.txt", "hunter2"), peer.ErrAccessDenied)
+	require.NoError(t, p.Hello(ctx, "mem://newcomer"))
+
+	var calls []string
+	for _, line := range strings.Split(log.String(), "\n") {
+		if strings.Contains(line, "msg=call") {
+			_, rec, _ := strings.Cut(line, "msg=call ")
+			calls = append(calls, regexp.MustCompile(`time=[0-9.]+[µnm]?s$`).ReplaceAllString(rec, "time=T"))
+		}
+	}
+	require.Equal(t, []string{
+		"method=query name=test.txt caller=client outcome=ok time=T",
+		"method=query name=fooo caller=mem://other outcome=\"not found\" time=T",
+		"method=filepeer.query name=fooo caller=mem://y outcome=\"not found\" time=T",
+		"method=fetch name=test.txt caller=client outcome=\"access denied\" time=T",
+		"method=hello caller=mem://newcomer outcome=ok time=T",
+	}, calls, "%s", log.String())
+	require.NotContains(t, log.String(), "hunter2")
+	require.Contains(t, log.String(), "msg=hello node=mem://node peer=mem://friend", "the URL file's peers are greeted")
+}
+
+// syncBuffer is a bytes.Buffer safe for the node's goroutines to log to.
+type syncBuffer struct {
+	mu sync.Mutex
+	// guards b
+	b bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -12,16 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
-	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -36,36 +35,60 @@ func freeURL(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// startNode starts a node over XML-RPC on loopback, sharing a new directory
-// that holds files; it is closed when the test ends.
-func startNode(t *testing.T, secret string, files map[string]string) (*peer.Node, string) {
+// shared returns a new directory holding files.
+func shared(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
 	}
-	n, err := peer.New(peer.Config{URL: freeURL(t), Dir: dir, Secret: secret})
+	return dir
+}
+
+// fixture is a page and its node, on an in-memory network where the test
+// starts the node's peers.
+type fixture struct {
+	mem  *transport.Memory
+	node *peer.Node
+	dir  string
+	page *server
+	srv  *httptest.Server // the page, on loopback
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{mem: transport.NewMemory(), dir: shared(t, files)}
+	m := newMeter()
+	n, err := peer.New(peer.Config{URL: "mem://page", Dir: f.dir, Secret: "s3cret", Transport: f.mem, Progress: m.Progress})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	require.NoError(t, n.Start())
-	return n, dir
+	root, err := os.OpenRoot(f.dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { root.Close() })
+	f.node = n
+	f.page = newServer(n, "s3cret", root, f.mem, m)
+	t.Cleanup(f.page.Close)
+	f.srv = httptest.NewServer(f.page.Handler())
+	t.Cleanup(f.srv.Close)
+	return f
 }
 
-// page serves the web page of a new node holding files.
-func page(t *testing.T, files map[string]string) (*peer.Node, string, *httptest.Server) {
+// peer starts a node at url on the fixture's network, holding files.
+func (f *fixture) peer(t *testing.T, url string, files map[string]string) {
 	t.Helper()
-	n, dir := startNode(t, "s3cret", files)
-	srv := httptest.NewServer(newServer(n, "s3cret"))
-	t.Cleanup(srv.Close)
-	return n, dir, srv
+	n, err := peer.New(peer.Config{URL: url, Dir: shared(t, files), Secret: "other", Transport: f.mem})
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	require.NoError(t, n.Start())
 }
 
 // noRedirects is a client that shows the redirects it is sent.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-func get(t *testing.T, srv *httptest.Server) string {
+func (f *fixture) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := srv.Client().Get(srv.URL + "/")
+	resp, err := f.srv.Client().Get(f.srv.URL + path)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -74,9 +97,9 @@ func get(t *testing.T, srv *httptest.Server) string {
 	return string(body)
 }
 
-func post(t *testing.T, srv *httptest.Server, path string, form url.Values, header http.Header) *http.Response {
+func (f *fixture) post(t *testing.T, path string, form url.Values, header http.Header) *http.Response {
 	t.Helper()
-	req, err := http.NewRequest("POST", srv.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequest("POST", f.srv.URL+path, strings.NewReader(form.Encode()))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for k, v := range header {
@@ -88,50 +111,247 @@ func post(t *testing.T, srv *httptest.Server, path string, form url.Values, head
 	return resp
 }
 
-func TestPage(t *testing.T) {
-	other, _ := startNode(t, "other secret", map[string]string{"test.txt": "This is a test\n"})
-	_, dir, srv := page(t, map[string]string{"<b>bold<b> & co.txt": "x"})
+// act posts a form, waits for the fetches it started, and returns the page
+// the browser is sent to.
+func (f *fixture) act(t *testing.T, path string, form url.Values) string {
+	t.Helper()
+	resp := f.post(t, path, form, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	f.page.fetches.Wait()
+	return f.get(t, resp.Header.Get("Location"))
+}
 
-	body := get(t, srv)
+// status returns the status line of the page with the id, as HTML.
+func status(t *testing.T, page, id string) string {
+	t.Helper()
+	i := strings.Index(page, `<p id="`+id+`"`)
+	require.GreaterOrEqual(t, i, 0, "no #%s in %s", id, page)
+	j := strings.Index(page[i:], "</p>")
+	require.GreaterOrEqual(t, j, 0)
+	return page[i : i+j+len("</p>")]
+}
+
+func TestPage(t *testing.T) {
+	f := newFixture(t, map[string]string{"<b>bold<b> & co.txt": "x"})
+	f.peer(t, "mem://other", map[string]string{"test.txt": "This is a test\n"})
+
+	body := f.get(t, "/")
 	require.Contains(t, body, "&lt;b&gt;bold&lt;b&gt; &amp; co.txt", "names are escaped")
 	require.NotContains(t, body, "<b>bold")
+	require.Contains(t, body, `<p id="fetch-status" role="status" class="status"></p>`)
 
-	resp := post(t, srv, "/fetch", url.Values{"name": {"test.txt"}}, nil)
-	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
-	require.Equal(t, "/", resp.Header.Get("Location"))
-	require.Contains(t, get(t, srv), `<p id="status" role="status" class="error">couldn&#39;t find test.txt</p>`)
+	body = f.act(t, "/fetch", url.Values{"name": {"test.txt"}})
+	require.Contains(t, status(t, body, "fetch-status"), `class="status error"`)
+	require.Contains(t, status(t, body, "fetch-status"), "Couldn&#39;t find test.txt: no peer on the network has it.</p>")
 
-	post(t, srv, "/hello", url.Values{"url": {other.URL()}}, nil)
-	body = get(t, srv)
-	require.Contains(t, body, "<li>"+other.URL()+"</li>")
-	require.Contains(t, body, "added "+other.URL())
+	body = f.act(t, "/hello", url.Values{"url": {"mem://other"}})
+	require.Contains(t, body, "<li>mem://other</li>")
+	require.Equal(t, `<p id="hello-status" role="status" class="status ok">Added mem://other: it answers.</p>`, status(t, body, "hello-status"))
 
-	post(t, srv, "/fetch", url.Values{"name": {" test.txt "}}, nil)
-	body = get(t, srv)
-	require.Contains(t, body, `class="ok">fetched test.txt</p>`)
+	body = f.act(t, "/fetch", url.Values{"name": {" test.txt "}})
+	require.Contains(t, status(t, body, "fetch-status"), `class="status ok" data-id=`)
+	require.Contains(t, status(t, body, "fetch-status"), ">Fetched test.txt.</p>")
 	require.Contains(t, body, "<li>test.txt</li>")
-	got, err := os.ReadFile(filepath.Join(dir, "test.txt"))
+	got, err := os.ReadFile(filepath.Join(f.dir, "test.txt"))
 	require.NoError(t, err)
 	require.Equal(t, "This is a test\n", string(got))
 
-	post(t, srv, "/fetch", url.Values{"name": {"../etc/passwd"}}, nil)
-	require.Contains(t, get(t, srv), "access denied: ../etc/passwd")
-	post(t, srv, "/fetch", url.Values{"name": {"  "}}, nil)
-	require.Contains(t, get(t, srv), "type the name of a file")
-	post(t, srv, "/hello", url.Values{"url": {"not a url"}}, nil)
-	require.Contains(t, get(t, srv), "invalid peer URL")
+	// Fetch says nil for a file already here: the page tells it apart.
+	body = f.act(t, "/fetch", url.Values{"name": {"test.txt"}})
+	require.Contains(t, status(t, body, "fetch-status"), `class="status info"`)
+	require.Contains(t, status(t, body, "fetch-status"), ">test.txt is already here: nothing to fetch.</p>")
+
+	body = f.act(t, "/fetch", url.Values{"name": {"../etc/passwd"}})
+	require.Contains(t, status(t, body, "fetch-status"), "Access denied: ../etc/passwd would lead out of the shared directory.")
+	body = f.act(t, "/fetch", url.Values{"name": {"  "}})
+	require.Contains(t, status(t, body, "fetch-status"), "Type the name of a file to fetch.")
+}
+
+// TestAddPeer: errors of "Add peer" are shown beside its form, in words,
+// and a peer that does not answer is not shown as a success.
+func TestAddPeer(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct{ typed, kind, text string }{
+		{"not a url", "error", `&#34;not a url&#34; is not a node&#39;s URL; give one such as http://127.0.0.1:4242.`},
+		{"", "error", "No URL given; give one such as http://127.0.0.1:4242."},
+		{"mem://page", "error", "mem://page is this node&#39;s own URL."},
+		{"mem://dead", "warn", "Added mem://dead, but it does not answer: nothing is listening there. The node will try it when it next asks its peers."},
+		{"127.0.0.1:4242", "warn", "Added http://127.0.0.1:4242, but it does not answer"},
+	} {
+		body := f.act(t, "/hello", url.Values{"url": {tc.typed}})
+		line := status(t, body, "hello-status")
+		require.Contains(t, line, `class="status `+tc.kind+`"`, "%q", tc.typed)
+		require.Contains(t, line, tc.text, "%q", tc.typed)
+		require.NotContains(t, line, "peer:", "%q", tc.typed)
+		require.NotContains(t, line, "transport:", "%q", tc.typed)
+		require.Equal(t, `<p id="fetch-status" role="status" class="status"></p>`, status(t, body, "fetch-status"), "not under the Fetch box")
+	}
+	require.Equal(t, []string{"http://127.0.0.1:4242", "mem://dead"}, f.node.Known(), "kept, as the client keeps them")
+}
+
+// TestOwnStatus: a browser sees the results of its own actions only, and
+// each form keeps the other's result.
+func TestOwnStatus(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := f.post(t, "/fetch", url.Values{"name": {"nothing.txt"}}, nil)
+	f.page.fetches.Wait()
+	first := resp.Header.Get("Location")
+	require.Contains(t, f.get(t, first), "Couldn&#39;t find nothing.txt")
+
+	other := f.get(t, "/") // a second browser
+	require.NotContains(t, other, "nothing.txt")
+	require.NotContains(t, f.get(t, "/?fetch=forged&hello=forged"), "nothing.txt")
+
+	// The first browser adds a peer: its fetch's result stays beside Fetch.
+	id := strings.TrimPrefix(first, "/?fetch=")
+	body := f.act(t, "/hello", url.Values{"url": {"mem://dead"}, "fetch": {id}})
+	require.Contains(t, status(t, body, "fetch-status"), "Couldn&#39;t find nothing.txt")
+	require.Contains(t, status(t, body, "hello-status"), "Added mem://dead, but")
+}
+
+// gate is a peer whose big.bin sends its first part at once and the rest
+// only once the test opens the gate.
+type gate struct {
+	open  chan struct{}
+	once  sync.Once
+	asked chan struct{} // closed by the first query for big.bin
+}
+
+const firstPart = 20_000
+
+func newGate() *gate { return &gate{open: make(chan struct{}), asked: make(chan struct{})} }
+
+func (g *gate) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
+	if name != "big.bin" {
+		return nil, &peer.Fault{Code: peer.Unhandled, Message: "Couldn't handle the query"}
+	}
+	g.once.Do(func() { close(g.asked) })
+	return &gatedBody{ctx: ctx, g: g, first: strings.NewReader(strings.Repeat("x", firstPart)), rest: strings.NewReader("end\n")}, nil
+}
+
+func (*gate) Hello(context.Context, string) error { return nil }
+
+func (*gate) Fetch(context.Context, string, string) error {
+	return &peer.Fault{Code: peer.AccessDenied, Message: "Access denied"}
+}
+
+type gatedBody struct {
+	ctx         context.Context
+	g           *gate
+	first, rest *strings.Reader
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	if b.first.Len() > 0 {
+		return b.first.Read(p)
+	}
+	select {
+	case <-b.g.open:
+		return b.rest.Read(p)
+	case <-b.ctx.Done():
+		return 0, b.ctx.Err()
+	}
+}
+
+func (*gatedBody) Close() error { return nil }
+
+// progressOf polls the page's JSON for a fetch, as the page's script does,
+// until cond holds; at most 10 s, and 1000 tries.
+func (f *fixture) progressOf(t *testing.T, id string, cond func(result) bool) result {
+	t.Helper()
+	var last result
+	deadline := time.Now().Add(10 * time.Second)
+	for range 1000 {
+		resp, err := f.srv.Client().Get(f.srv.URL + "/fetches/" + id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		err = json.NewDecoder(resp.Body).Decode(&last)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if cond(last) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return last
+}
+
+// TestFetchInNode: the fetch runs in the node, not in the request: the
+// page answers at once, tells the progress, and the fetch ends once the
+// request is long gone.
+func TestFetchInNode(t *testing.T) {
+	f := newFixture(t, nil)
+	g := newGate()
+	l, err := f.mem.Listen("mem://gate", g)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, f.node.Hello(context.Background(), "mem://gate"))
+
+	// On a page that fetched in the request, this would wait for the gate
+	// until the test's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/fetch", strings.NewReader("name=big.bin"))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := noRedirects.Do(req)
+	require.NoError(t, err, "the page answers while the fetch runs")
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/?fetch=")
+	<-g.asked
+
+	page := f.get(t, "/?fetch="+id)
+	require.Contains(t, status(t, page, "fetch-status"), `class="status running"`)
+	require.Contains(t, status(t, page, "fetch-status"), `data-running="true"`)
+	soFar := f.progressOf(t, id, func(r result) bool { return strings.Contains(r.Text, "so far") })
+	require.Equal(t, result{ID: id, Running: true, Text: "Downloading big.bin… 19.5 KiB (20000 bytes) so far"}, soFar)
+
+	// A second Fetch of the same file joins the first.
+	resp = f.post(t, "/fetch", url.Values{"name": {"big.bin"}}, nil)
+	require.Equal(t, "/?fetch="+id, resp.Header.Get("Location"))
+
+	close(g.open)
+	f.page.fetches.Wait()
+	require.Equal(t, result{ID: id, Text: "Fetched big.bin.", Kind: "ok"}, f.progressOf(t, id, func(result) bool { return true }))
+	got, err := os.ReadFile(filepath.Join(f.dir, "big.bin"))
+	require.NoError(t, err)
+	require.Equal(t, firstPart+len("end\n"), len(got))
+
+	resp, err = f.srv.Client().Get(f.srv.URL + "/fetches/nope")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+}
+
+// TestCloseStopsFetches: closing the page ends the fetches it runs.
+func TestCloseStopsFetches(t *testing.T) {
+	f := newFixture(t, nil)
+	g := newGate()
+	l, err := f.mem.Listen("mem://gate", g)
+	require.NoError(t, err)
+	defer l.Close()
+	require.NoError(t, f.node.Hello(context.Background(), "mem://gate"))
+	resp := f.post(t, "/fetch", url.Values{"name": {"big.bin"}}, nil)
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/?fetch=")
+	<-g.asked
+	f.page.Close()
+	res := f.page.result(id)
+	require.False(t, res.Running)
+	require.Equal(t, "error", res.Kind)
+	require.Contains(t, res.Text, "Couldn't fetch big.bin: interrupted")
 }
 
 func TestPageRefuses(t *testing.T) {
-	_, dir, srv := page(t, nil)
+	f := newFixture(t, nil)
 	fetch := url.Values{"name": {"test.txt"}}
 
-	resp := post(t, srv, "/fetch", fetch, http.Header{"Sec-Fetch-Site": {"cross-site"}})
+	resp := f.post(t, "/fetch", fetch, http.Header{"Sec-Fetch-Site": {"cross-site"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a POST from another site")
-	resp = post(t, srv, "/fetch", fetch, http.Header{"Origin": {"http://evil.example"}})
+	resp = f.post(t, "/fetch", fetch, http.Header{"Origin": {"http://evil.example"}})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a POST from another origin")
 
-	req, err := http.NewRequest("GET", srv.URL+"/", nil)
+	req, err := http.NewRequest("GET", f.srv.URL+"/", nil)
 	require.NoError(t, err)
 	req.Host = "evil.example:8080"
 	resp, err = noRedirects.Do(req)
@@ -139,181 +359,113 @@ func TestPageRefuses(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusMisdirectedRequest, resp.StatusCode, "a rebound DNS name")
 
-	resp, err = noRedirects.Get(srv.URL + "/fetch?name=test.txt")
+	resp, err = noRedirects.Get(f.srv.URL + "/fetch?name=test.txt")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, "GET changes nothing")
-	resp, err = noRedirects.Get(srv.URL + "/nothing")
+	resp, err = noRedirects.Get(f.srv.URL + "/nothing")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	require.NotContains(t, get(t, srv), "couldn&#39;t find", "no refused request ran")
-	entries, err := os.ReadDir(dir)
+	f.page.fetches.Wait()
+	f.page.mu.Lock()
+	require.Empty(t, f.page.results, "no refused request ran")
+	f.page.mu.Unlock()
+	entries, err := os.ReadDir(f.dir)
 	require.NoError(t, err)
 	require.Empty(t, entries)
 }
 
+// TestResultsBounded: a page left open for long keeps a bounded number of
+// results.
+func TestResultsBounded(t *testing.T) {
+	f := newFixture(t, nil)
+	var first string
+	for i := range maxResults + 50 {
+		res := f.page.add(&result{Text: "x", Kind: "error"})
+		if i == 0 {
+			first = res.ID
+		}
+	}
+	f.page.mu.Lock()
+	defer f.page.mu.Unlock()
+	require.Len(t, f.page.results, maxResults)
+	require.Len(t, f.page.order, maxResults)
+	require.NotContains(t, f.page.results, first, "the oldest goes first")
+}
+
 func TestRun(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	var log bytes.Buffer
-	go func() {
-		done <- run(ctx, []string{"-url", freeURL(t), "-dir", t.TempDir(), "-listen", "127.0.0.1:0"},
-			env{stderr: &log, listening: func(a string) { addr <- a }})
-	}()
-	select {
-	case a := <-addr:
-		resp, err := http.Get("http://" + a + "/")
-		require.NoError(t, err)
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		require.Contains(t, string(body), "Fetch</button>")
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the page is not served")
+	for name, args := range map[string]func(urls, dir, url string) []string{
+		"the book's arguments": func(urls, dir, url string) []string { return []string{"-listen", "127.0.0.1:0", urls, dir, url} },
+		"flags": func(urls, dir, url string) []string {
+			return []string{"-urls", urls, "-dir", dir, "-url", strings.TrimPrefix(url, "http://"), "-listen", "127.0.0.1:0"}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			urls := filepath.Join(t.TempDir(), "urls.txt")
+			require.NoError(t, os.WriteFile(urls, []byte("# none\n"), 0o644))
+			url := freeURL(t)
+			addr := make(chan string, 1)
+			done := make(chan error, 1)
+			var log bytes.Buffer
+			go func() {
+				done <- run(ctx, args(urls, t.TempDir(), url), env{stderr: &log, listening: func(a string) { addr <- a }})
+			}()
+			select {
+			case a := <-addr:
+				resp, err := http.Get("http://" + a + "/")
+				require.NoError(t, err)
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				require.NoError(t, err)
+				require.Contains(t, string(body), "Fetch</button>")
+				require.Contains(t, string(body), "<code>"+url+"</code>")
+			case err := <-done:
+				t.Fatalf("run: %v", err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("the page is not served")
+			}
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("run did not stop")
+			}
+			require.Contains(t, log.String(), "web page ready")
+		})
 	}
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not stop")
-	}
-	require.Contains(t, log.String(), "web page ready")
 }
 
 func TestBadArguments(t *testing.T) {
 	dir := t.TempDir()
+	urls := filepath.Join(t.TempDir(), "urls.txt")
+	require.NoError(t, os.WriteFile(urls, nil, 0o644))
 	for name, args := range map[string][]string{
 		"none":         nil,
 		"no dir":       {"-url", "http://127.0.0.1:4243"},
 		"no url":       {"-dir", dir},
 		"extra":        {"-url", "http://127.0.0.1:4243", "-dir", dir, "extra"},
+		"two":          {urls, dir},
 		"unknown flag": {"-x"},
+		"-urls alone":  {"-urls", urls, dir, "http://127.0.0.1:4243"},
 		"not loopback": {"-url", "http://127.0.0.1:4243", "-dir", dir, "-listen", "0.0.0.0:8080"},
 		"no port":      {"-url", "http://127.0.0.1:4243", "-dir", dir, "-listen", "127.0.0.1"},
+		"bad URL":      {urls, dir, "http://a b"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var errOut bytes.Buffer
 			err := run(context.Background(), args, env{stderr: &errOut})
 			require.ErrorIs(t, err, cli.ErrUsage)
 			require.Equal(t, 2, cli.ExitCode("web", err, io.Discard))
-			require.Contains(t, errOut.String(), "usage: web -url URL -dir DIR")
+			require.Contains(t, errOut.String(), "usage: web [-v] [-listen 127.0.0.1:8080] URLFILE DIR URL")
 		})
 	}
 	err := run(context.Background(), []string{"-url", freeURL(t), "-dir", dir, "-urls", filepath.Join(dir, "nope")}, env{stderr: io.Discard})
 	var errOut bytes.Buffer
 	require.Equal(t, 1, cli.ExitCode("web", err, &errOut))
 	require.Contains(t, errOut.String(), "web: URL file: open")
-}
-
-// gate is a peer that holds test.txt but answers a query for it only when
-// the test opens the gate, so that the page can be seen while it waits.
-type gate struct{ open chan struct{} }
-
-func (g gate) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
-	if name != "test.txt" {
-		return nil, &peer.Fault{Code: peer.Unhandled, Message: "Couldn't handle the query"}
-	}
-	select {
-	case <-g.open:
-		return io.NopCloser(strings.NewReader("This is a test\n")), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-func (gate) Hello(context.Context, string) error { return nil }
-
-func (gate) Fetch(context.Context, string, string) error {
-	return &peer.Fault{Code: peer.AccessDenied, Message: "Access denied"}
-}
-
-// TestBrowser drives the page in a real headless browser: add a peer, fetch
-// a file it does not have, then one it has.
-func TestBrowser(t *testing.T) {
-	chromium := testenv.Tool(t, "chromium")
-	g := gate{open: make(chan struct{})}
-	other := httptest.NewServer(transport.NewXMLRPCHandler(g))
-	defer other.Close()
-	_, dir, srv := page(t, map[string]string{"mine.txt": "mine"})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(alloc)
-	defer cancelBrowser()
-
-	// status finds the status line once it reads text: an XPath query,
-	// which chromedp runs as a search until it matches.
-	status := func(text string) string {
-		return `//p[@id="status" and normalize-space(text())="` + text + `"]`
-	}
-	text := func(id string) string {
-		t.Helper()
-		s, err := chromedp.Run(browser, chromedp.Text(chromedp.ID(id)))
-		require.NoError(t, err)
-		return s
-	}
-
-	require.NoError(t, chromedp.Do(browser, chromedp.Navigate(srv.URL)))
-	require.Equal(t, "mine.txt", strings.TrimSpace(text("files")))
-	require.Equal(t, "none yet", strings.TrimSpace(text("known")))
-
-	require.NoError(t, chromedp.Do(browser,
-		chromedp.SendKeys(chromedp.ID("url"), other.URL),
-		chromedp.Click(chromedp.ID("hello-button")),
-		chromedp.WaitVisible(status("added "+other.URL+" to the known peers")),
-	))
-	require.Equal(t, other.URL, strings.TrimSpace(text("known")))
-
-	require.NoError(t, chromedp.Do(browser,
-		chromedp.SendKeys(chromedp.ID("name"), "nothing.txt"),
-		chromedp.Click(chromedp.ID("fetch-button")),
-		chromedp.WaitVisible(status("couldn't find nothing.txt")),
-	))
-
-	// The peer holds test.txt back until the gate opens: the page says it
-	// is downloading meanwhile, and the file is not there yet.
-	// The click runs the page's submit handler at once; the page is read in
-	// the same breath, since chromedp's queries wait for the next page,
-	// which the gate holds back.
-	require.NoError(t, chromedp.Do(browser, chromedp.SendKeys(chromedp.ID("name"), "test.txt")))
-	shown, err := chromedp.Run(browser, chromedp.Evaluate[string](`
-		document.getElementById("fetch-button").click();
-		document.getElementById("status").textContent + "|" + document.getElementById("fetch-button").disabled`))
-	require.NoError(t, err)
-	require.Equal(t, "downloading test.txt…|true", shown)
-	_, err = os.Stat(filepath.Join(dir, "test.txt"))
-	require.ErrorIs(t, err, os.ErrNotExist)
-
-	close(g.open)
-	require.NoError(t, chromedp.Do(browser, chromedp.WaitVisible(status("fetched test.txt"))))
-	require.Equal(t, []string{"mine.txt", "test.txt"}, strings.Fields(text("files")))
-	got, err := os.ReadFile(filepath.Join(dir, "test.txt"))
-	require.NoError(t, err)
-	require.Equal(t, "This is a test\n", string(got))
-
-	require.NoError(t, chromedp.Cancel(browser), "the browser closes")
-	cancelAlloc()
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatal("the browser test ran out of time")
-	}
 }

@@ -1,16 +1,23 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/examples/internal/cli"
+	"github.com/filepeer/peer/transport"
 )
 
 //go:embed templates
@@ -18,91 +25,278 @@ var templates embed.FS
 
 var pageTemplate = template.Must(template.ParseFS(templates, "templates/page.html"))
 
-// server is the web page of one node. There is one status line for the
-// whole page, as in the book's GUI: the page has one user, on loopback.
+// maxResults is how many finished fetches and peer additions the page
+// remembers, so that a page left open, or reloaded, still shows how its
+// action went.
+const maxResults = 200
+
+// server is the web page of one node. Each action's result is kept under
+// an id that only the browser that asked is sent (in the URL it is sent
+// back to), so that every browser, and every tab, sees its own. Fetches
+// run in the server, not in the request: closing the tab leaves them
+// running, and the page polls for their progress.
 type server struct {
 	node   *peer.Node
 	secret string
+	dir    *os.Root            // the node's Dir, to tell "already here" from "fetched"
+	tr     transport.Transport // to check that an added peer answers
+	meter  *meter
+
+	ctx     context.Context // the fetches'; cancelled by Close
+	cancel  context.CancelFunc
+	fetches sync.WaitGroup
 
 	mu sync.Mutex
-	// guards status
-	status status
+	// guards results, order and running
+	results map[string]*result
+	order   []string           // results' ids, oldest first
+	running map[string]*result // fetches under way, by name
 }
 
-// status is the line under the Fetch button; Kind is a CSS class.
-type status struct {
-	Text string
-	Kind string // "", "ok" or "error"
+// result is how an action went, or is going: the line beside its form.
+type result struct {
+	ID      string `json:"id"`
+	Name    string `json:"-"`
+	Running bool   `json:"running"`
+	Text    string `json:"text"`
+	Kind    string `json:"kind"` // a CSS class: "ok", "info", "warn", "error" or "" while running
 }
 
-// newServer returns the web page of node, which fetches with secret.
-// Actions are POSTs, refused when they come from another site (CSRF) or
-// name a host other than loopback (DNS rebinding), since they use the
-// secret.
-func newServer(node *peer.Node, secret string) http.Handler {
-	s := &server{node: node, secret: secret}
+// newServer returns the web page of node, which fetches with secret into
+// dir and counts the bytes of its fetches with m (which node's
+// Config.Progress must feed). Actions are POSTs, refused when they come
+// from another site (CSRF) or name a host other than loopback (DNS
+// rebinding), since they use the secret. Close stops the fetches.
+func newServer(node *peer.Node, secret string, dir *os.Root, tr transport.Transport, m *meter) *server {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &server{
+		node: node, secret: secret, dir: dir, tr: tr, meter: m,
+		ctx: ctx, cancel: cancel,
+		results: make(map[string]*result),
+		running: make(map[string]*result),
+	}
+}
+
+// Handler returns the page's HTTP handler.
+func (s *server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /fetches/{id}", s.progress)
 	mux.HandleFunc("POST /fetch", s.fetch)
 	mux.HandleFunc("POST /hello", s.hello)
 	return loopbackHost(http.NewCrossOriginProtection().Handler(mux))
 }
 
+// Close cancels the fetches under way and waits for them to end.
+func (s *server) Close() {
+	s.cancel()
+	s.fetches.Wait()
+}
+
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	files, err := s.node.List(r.Context())
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, "cannot list the shared directory: "+cli.Reason(err), http.StatusInternalServerError)
 		return
 	}
-	s.mu.Lock()
-	st := s.status
-	s.mu.Unlock()
+	fetch, hello := s.result(r.FormValue("fetch")), s.result(r.FormValue("hello"))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	pageTemplate.Execute(w, struct {
-		URL    string
-		Files  []string
-		Known  []string
-		Status status
-	}{s.node.URL(), files, s.node.Known(), st})
+		URL          string
+		Files, Known []string
+		Fetch, Hello *result
+	}{s.node.URL(), files, s.node.Known(), fetch, hello})
 }
 
-// fetch runs the fetch before it answers, then sends the browser back to
-// the page (POST/redirect/GET), which shows how it went.
-func (s *server) fetch(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSpace(r.FormValue("name"))
-	var st status
-	if name == "" {
-		st = status{"type the name of a file to fetch", "error"}
-	} else {
-		switch err := s.node.Fetch(r.Context(), name, s.secret); {
-		case err == nil:
-			st = status{"fetched " + name, "ok"}
-		case errors.Is(err, peer.ErrUnhandled):
-			st = status{"couldn't find " + name, "error"}
-		case errors.Is(err, peer.ErrAccessDenied):
-			st = status{"access denied: " + name + " would lead out of the shared directory", "error"}
-		default:
-			st = status{fmt.Sprintf("couldn't fetch %s: %v", name, err), "error"}
+// progress answers the page's polling for a fetch, in JSON.
+func (s *server) progress(w http.ResponseWriter, r *http.Request) {
+	res := s.result(r.PathValue("id"))
+	if res == nil {
+		http.Error(w, "no such fetch: the page may have restarted", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(res)
+}
+
+// result returns a copy of the result id, with the bytes a running fetch
+// has written so far, or nil.
+func (s *server) result(id string) *result {
+	if id == "" {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, ok := s.results[id]
+	if !ok {
+		return nil
+	}
+	c := *res
+	if c.Running {
+		c.Text = "Downloading " + c.Name + "…"
+		if n := s.meter.written(c.Name); n > 0 {
+			c.Text += " " + cli.Size(n) + " so far"
 		}
 	}
-	s.setStatus(w, r, st)
+	return &c
 }
 
-func (s *server) hello(w http.ResponseWriter, r *http.Request) {
-	url := strings.TrimSpace(r.FormValue("url"))
-	st := status{"added " + url + " to the known peers", "ok"}
-	if err := s.node.Hello(r.Context(), url); err != nil {
-		st = status{err.Error(), "error"}
+// fetch starts fetching a file, unless it is here already or on its way,
+// and sends the browser to the page that shows how it goes
+// (POST/redirect/GET).
+func (s *server) fetch(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(r.FormValue("name"))
+	var res *result
+	switch {
+	case name == "":
+		res = s.add(&result{Text: "Type the name of a file to fetch.", Kind: "error"})
+	case s.isLocal(name):
+		// The library's Fetch says nil for a file already here too: look
+		// first, to tell the user nothing was fetched.
+		res = s.add(&result{Name: name, Text: name + " is already here: nothing to fetch.", Kind: "info"})
+	default:
+		res = s.start(name)
 	}
-	s.setStatus(w, r, st)
+	s.redirect(w, r, res.ID, r.FormValue("hello"))
 }
 
-func (s *server) setStatus(w http.ResponseWriter, r *http.Request, st status) {
+// start starts fetching name, or joins the fetch of it under way.
+func (s *server) start(name string) *result {
 	s.mu.Lock()
-	s.status = st
-	s.mu.Unlock()
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	defer s.mu.Unlock()
+	if res, ok := s.running[name]; ok {
+		return res
+	}
+	res := s.addLocked(&result{Name: name, Running: true})
+	s.running[name] = res
+	s.fetches.Add(1)
+	go func() {
+		defer s.fetches.Done()
+		text, kind := s.outcome(name, s.node.Fetch(s.ctx, name, s.secret))
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		delete(s.running, name)
+		s.meter.forget(name)
+		res.Running, res.Text, res.Kind = false, text, kind
+	}()
+	return res
+}
+
+// outcome says how the fetch of name went, for people.
+func (s *server) outcome(name string, err error) (text, kind string) {
+	switch {
+	case err == nil:
+		return "Fetched " + name + ".", "ok"
+	case errors.Is(err, peer.ErrUnhandled):
+		return "Couldn't find " + name + ": no peer on the network has it.", "error"
+	case errors.Is(err, peer.ErrAccessDenied):
+		return "Access denied: " + name + " would lead out of the shared directory.", "error"
+	}
+	return fmt.Sprintf("Couldn't fetch %s: %s.", name, cli.Reason(err)), "error"
+}
+
+// isLocal reports whether the shared directory holds the file name.
+func (s *server) isLocal(name string) bool {
+	fi, err := s.dir.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// hello adds a peer and checks that it answers: a peer that does not is
+// kept, as the client does, but the page says so rather than "added".
+func (s *server) hello(w http.ResponseWriter, r *http.Request) {
+	res := &result{}
+	typed := strings.TrimSpace(r.FormValue("url"))
+	switch u, err := cli.PeerURL(typed); {
+	case err != nil:
+		res.Text, res.Kind = upper(err.Error())+".", "error"
+	case u == s.node.URL():
+		res.Text, res.Kind = u+" is this node's own URL.", "error"
+	default:
+		if err := s.node.Hello(r.Context(), u); err != nil {
+			res.Text, res.Kind = fmt.Sprintf("Couldn't add %s: %s.", u, cli.Reason(err)), "error"
+		} else if err := cli.Probe(r.Context(), s.tr, s.node.URL(), u); err != nil {
+			res.Text, res.Kind = fmt.Sprintf("Added %s, but it does not answer: %s. The node will try it when it next asks its peers.", u, cli.Reason(err)), "warn"
+		} else {
+			res.Text, res.Kind = "Added "+u+": it answers.", "ok"
+		}
+	}
+	res = s.add(res)
+	s.redirect(w, r, r.FormValue("fetch"), res.ID)
+}
+
+// redirect sends the browser to the page showing the results fetch and
+// hello, each beside its form (POST/redirect/GET). Each form carries the
+// other's result, so that using one does not hide the other's.
+func (s *server) redirect(w http.ResponseWriter, r *http.Request, fetch, hello string) {
+	q := url.Values{}
+	if fetch != "" {
+		q.Set("fetch", fetch)
+	}
+	if hello != "" {
+		q.Set("hello", hello)
+	}
+	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func (s *server) add(res *result) *result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addLocked(res)
+}
+
+// addLocked gives res an id and keeps it, forgetting the oldest finished
+// result beyond maxResults. s.mu must be held.
+func (s *server) addLocked(res *result) *result {
+	res.ID = rand.Text()
+	s.results[res.ID] = res
+	s.order = append(s.order, res.ID)
+	for i := 0; len(s.results) > maxResults && i < len(s.order); {
+		if old := s.results[s.order[i]]; old.Running {
+			i++ // a running fetch is kept: its page still polls
+			continue
+		}
+		delete(s.results, s.order[i])
+		s.order = append(s.order[:i], s.order[i+1:]...)
+	}
+	return res
+}
+
+// meter keeps the bytes written so far by each fetch under way, as the
+// node's Config.Progress reports them. Safe for concurrent use.
+type meter struct {
+	mu sync.Mutex
+	// guards bytes
+	bytes map[string]int64
+}
+
+func newMeter() *meter { return &meter{bytes: make(map[string]int64)} }
+
+// Progress is a peer.Config.Progress.
+func (m *meter) Progress(name string, written int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.bytes[name] = written
+}
+
+func (m *meter) written(name string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bytes[name]
+}
+
+func (m *meter) forget(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.bytes, name)
 }
 
 // loopbackHost refuses requests whose Host is not a loopback name or

@@ -1,5 +1,7 @@
 // Package cli holds what the example programs share as command-line
-// programs: the book's URL file and the mapping of errors to exit codes.
+// programs: the book's URL file, URLs typed by people, the flags' rules,
+// what a failed call means in words, and the mapping of errors to exit
+// codes.
 package cli
 
 import (
@@ -8,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -16,25 +19,67 @@ import (
 var ErrUsage = errors.New("usage")
 
 // ReadURLs reads the peer URLs listed in the file name, one a line,
-// skipping blank lines and # comments.
+// skipping blank lines and # comments. Each is read as PeerURL reads it; a
+// line that holds anything else is named, by its number, in the error.
 func ReadURLs(name string) ([]string, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("URL file: %w", err)
 	}
 	defer f.Close()
-	var urls []string
+	var (
+		urls []string
+		bad  []error
+	)
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		if line != "" && !strings.HasPrefix(line, "#") {
-			urls = append(urls, line)
+		switch {
+		case line == "" || strings.HasPrefix(line, "#"):
+		case len(strings.Fields(line)) > 1:
+			bad = append(bad, fmt.Errorf("%s line %d: %d URLs on one line; write one URL a line", name, n, len(strings.Fields(line))))
+		default:
+			u, err := PeerURL(line)
+			if err != nil {
+				bad = append(bad, fmt.Errorf("%s line %d: %w", name, n, err))
+				continue
+			}
+			urls = append(urls, u)
+		}
+		if len(bad) == maxBadLines {
+			break // a file that is not a URL file at all: enough said
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("URL file %s: %w", name, err)
 	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("URL file: %w", errors.Join(bad...))
+	}
 	return urls, nil
+}
+
+// maxBadLines is how many wrong lines of a URL file are reported.
+const maxBadLines = 5
+
+// PeerURL reads s as the URL of a node, taking one without a scheme, such
+// as 127.0.0.1:4242 or localhost:4242, to be http://: without it Go's URL
+// parser reads "localhost" as the scheme, or fails on the colon. Its error
+// says what a URL looks like.
+func PeerURL(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("no URL given; give one such as http://127.0.0.1:4242")
+	}
+	full := s
+	if !strings.Contains(s, "://") {
+		full = "http://" + s
+	}
+	u, err := url.Parse(full)
+	if err != nil || u.Host == "" || strings.ContainsAny(s, " \t") {
+		return "", fmt.Errorf("%q is not a node's URL; give one such as http://127.0.0.1:4242", s)
+	}
+	return full, nil
 }
 
 // ExitCode maps a program's error to its exit status, reporting the error
@@ -66,4 +111,20 @@ func Parse(fs *flag.FlagSet, args []string, nargs int) error {
 		return ErrUsage
 	}
 	return nil
+}
+
+// Given reports which flags of fs were set on the command line, as
+// opposed to left at their defaults.
+func Given(fs *flag.FlagSet) map[string]bool {
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
+}
+
+// Usagef prints a complaint about the arguments and then fs's usage, and
+// returns ErrUsage.
+func Usagef(fs *flag.FlagSet, format string, args ...any) error {
+	fmt.Fprintf(fs.Output(), fs.Name()+": "+format+"\n", args...)
+	fs.Usage()
+	return ErrUsage
 }

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer/internal/testenv"
+)
+
+// browser starts headless Chromium with nothing that reaches beyond
+// loopback (no background networking, updates, sync or QUIC) and an empty
+// profile; it is closed when the test ends.
+func browser(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	chromium := testenv.Tool(t, "chromium")
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	t.Cleanup(cancelAlloc)
+	b, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		require.NoError(t, chromedp.Cancel(b), "the browser closes")
+		cancel()
+	})
+	require.NoError(t, chromedp.Do(b)) // starts it
+	return b
+}
+
+// line is an XPath query for a status line (by id) whose class holds kind
+// and whose text holds text; chromedp runs it as a search until it matches.
+func line(id, kind, text string) string {
+	// XPath has no escapes: a string is quoted with the quote it lacks.
+	quoted := `"` + text + `"`
+	if strings.Contains(text, `"`) {
+		quoted = "'" + text + "'"
+	}
+	return fmt.Sprintf(`//p[@id=%q and contains(concat(" ", @class, " "), " %s ") and contains(., %s)]`, id, kind, quoted)
+}
+
+// TestBrowser drives the page in a real headless browser: add a dead peer
+// and a live one, fetch a file nobody has, then one that arrives slowly,
+// closing the tab while it does.
+func TestBrowser(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel) // after the browser's own cleanup
+	b := browser(t, ctx)
+	f := newFixture(t, map[string]string{"mine.txt": "mine"})
+	g := newGate()
+	l, err := f.mem.Listen("mem://gate", g)
+	require.NoError(t, err)
+	defer l.Close()
+
+	tab, closeTab := chromedp.NewContext(b)
+	defer closeTab()
+	text := func(ctx context.Context, id string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+		require.NoError(t, err)
+		return strings.TrimSpace(s)
+	}
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(f.srv.URL)))
+	require.Equal(t, "mine.txt", text(tab, "files"))
+	require.Equal(t, "none yet", text(tab, "known"))
+
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("url"), "mem://dead"),
+		chromedp.Click(chromedp.ID("hello-button")),
+		chromedp.WaitVisible(line("hello-status", "warn", "Added mem://dead, but it does not answer: nothing is listening there.")),
+		chromedp.SendKeys(chromedp.ID("url"), "mem://gate"),
+		chromedp.Click(chromedp.ID("hello-button")),
+		chromedp.WaitVisible(line("hello-status", "ok", "Added mem://gate: it answers.")),
+	))
+	require.Equal(t, []string{"mem://dead", "mem://gate"}, strings.Fields(text(tab, "known")))
+
+	// The page polls the fetch, and shows itself again when it has ended.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("name"), "nothing.txt"),
+		chromedp.Click(chromedp.ID("fetch-button")),
+		chromedp.WaitVisible(line("fetch-status", "error", "Couldn't find nothing.txt: no peer on the network has it.")),
+	))
+	require.Contains(t, text(tab, "hello-status"), "Added mem://gate", "one form's result stays beside it")
+
+	// big.bin's first part comes at once, the rest when the gate opens:
+	// the page shows the bytes so far, with the spinner.
+	require.NoError(t, chromedp.Do(tab,
+		chromedp.SendKeys(chromedp.ID("name"), "big.bin"),
+		chromedp.Click(chromedp.ID("fetch-button")),
+		chromedp.WaitVisible(line("fetch-status", "running", "Downloading big.bin… 19.5 KiB (20000 bytes) so far")),
+	))
+	shoot(t, tab, "running", 1280)
+	at, err := chromedp.Run(tab, chromedp.Location())
+	require.NoError(t, err)
+
+	// The tab closes; the fetch goes on in the node.
+	require.NoError(t, chromedp.Cancel(tab))
+	close(g.open)
+	f.page.fetches.Wait()
+	got, err := os.ReadFile(filepath.Join(f.dir, "big.bin"))
+	require.NoError(t, err, "the fetch outlived its tab")
+	require.Len(t, got, firstPart+len("end\n"))
+
+	// The browser comes back to the page it left.
+	again, closeAgain := chromedp.NewContext(b)
+	defer closeAgain()
+	require.NoError(t, chromedp.Do(again,
+		chromedp.Navigate(at),
+		chromedp.WaitVisible(line("fetch-status", "ok", "Fetched big.bin.")),
+	))
+	require.Equal(t, []string{"big.bin", "mine.txt"}, strings.Fields(text(again, "files")))
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("fetched-%d", width), width)
+		page.requireLayout(t)
+		require.Equal(t, "Fetched big.bin.", page.FetchStatus.Text)
+		require.Zero(t, page.Errors, "no error shown")
+		require.Positive(t, page.shot.count(okBackground), "the green line shows")
+		require.Zero(t, page.shot.count(errorBackground), "no red line shows")
+	}
+
+	// An error of Add peer, beside its form.
+	require.NoError(t, chromedp.Do(again,
+		chromedp.SendKeys(chromedp.ID("url"), "not a url"),
+		chromedp.Click(chromedp.ID("hello-button")),
+		chromedp.WaitVisible(line("hello-status", "error", `"not a url" is not a node`)),
+	))
+	require.Equal(t, `"not a url" is not a node's URL; give one such as http://127.0.0.1:4242.`, text(again, "hello-status"))
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("peer-error-%d", width), width)
+		page.requireLayout(t)
+		require.Equal(t, "Fetched big.bin.", page.FetchStatus.Text, "the fetch's result stays")
+		require.Equal(t, 1, page.Errors)
+		require.Positive(t, page.shot.count(errorBackground), "the red line shows")
+	}
+
+	// A second browser (a fresh profile's context) sees no one's results.
+	other, closeOther := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
+	defer closeOther()
+	require.NoError(t, chromedp.Do(other, chromedp.Navigate(f.srv.URL)))
+	require.Empty(t, text(other, "fetch-status"))
+	require.Empty(t, text(other, "hello-status"))
+	require.NoError(t, chromedp.Cancel(other))
+	require.NoError(t, chromedp.Cancel(again))
+
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatal("the browser test ran out of time")
+	}
+}
+
+// box is an element's place on the page, in CSS pixels, and its text.
+type box struct {
+	Left, Right, Top, Bottom, Width float64
+	Text                            string
+}
+
+// layout is what the page looks like in a browser window Width wide.
+type layout struct {
+	Width, ScrollWidth                 float64
+	Fetch, FetchStatus, Name, FetchBtn box
+	FilesHeading                       box
+	Hello, HelloStatus, URL, HelloBtn  box
+	Errors                             int // elements showing an error
+	shot                               screenshot
+}
+
+const measure = `(() => {
+  const box = el => { const r = el.getBoundingClientRect();
+    return {Left: r.left, Right: r.right, Top: r.top, Bottom: r.bottom, Width: r.width, Text: el.textContent.trim()}; };
+  const id = s => box(document.getElementById(s));
+  const h2 = [...document.querySelectorAll("h2")].find(h => h.textContent === "Files here");
+  return {Width: window.innerWidth, ScrollWidth: document.documentElement.scrollWidth,
+    Fetch: id("fetch"), FetchStatus: id("fetch-status"), Name: id("name"), FetchBtn: id("fetch-button"),
+    FilesHeading: box(h2),
+    Hello: id("hello"), HelloStatus: id("hello-status"), URL: id("url"), HelloBtn: id("hello-button"),
+    Errors: document.querySelectorAll(".error").length};
+})()`
+
+// shoot sets the window width, measures the page and takes a screenshot of
+// it, kept in $FILEPEER_SCREENSHOTS if set (to look at), else thrown away.
+func shoot(t *testing.T, ctx context.Context, name string, width int64) layout {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, 800)))
+	page, err := chromedp.Run(ctx, chromedp.Evaluate[layout](measure))
+	require.NoError(t, err)
+	data, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	dir := os.Getenv("FILEPEER_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "web-"+name+".png"), data, 0o644))
+	img, err := png.Decode(bytes.NewReader(data))
+	require.NoError(t, err, "a PNG")
+	require.Equal(t, int(width), img.Bounds().Dx(), "the screenshot is the window's width")
+	page.shot = screenshot{img}
+	// Text is drawn: a page of a few lines has dark pixels on a good part
+	// of it, a blank or failed page none.
+	require.Greater(t, page.shot.dark(), img.Bounds().Dx()*img.Bounds().Dy()/400, "text on the screenshot %s", name)
+	return page
+}
+
+// requireLayout checks that nothing overflows the window, that the fields
+// keep a usable width, and that each status line sits under its own form.
+func (p layout) requireLayout(t *testing.T) {
+	t.Helper()
+	require.LessOrEqual(t, p.ScrollWidth, p.Width, "no sideways scrolling at %v px", p.Width)
+	for name, b := range map[string]box{"fetch form": p.Fetch, "name": p.Name, "Fetch": p.FetchBtn, "peer form": p.Hello, "url": p.URL, "Add peer": p.HelloBtn, "status": p.FetchStatus} {
+		require.GreaterOrEqual(t, b.Left, 0.0, "%s at %v px", name, p.Width)
+		require.LessOrEqual(t, b.Right, p.Width, "%s at %v px", name, p.Width)
+	}
+	// Not collapsed: the forms take most of the column, whose width is
+	// the window's up to 42em.
+	column := min(p.Width, 42*16) - 2*16
+	require.Greater(t, p.Fetch.Width, 0.9*column, "fetch form at %v px", p.Width)
+	require.Greater(t, p.Name.Width, 0.4*column, "name field at %v px", p.Width)
+	require.Greater(t, p.URL.Width, 0.4*column, "url field at %v px", p.Width)
+	require.GreaterOrEqual(t, p.FetchStatus.Top, p.Fetch.Bottom-1, "the fetch status under its form")
+	require.LessOrEqual(t, p.FetchStatus.Bottom, p.FilesHeading.Top, "and above the files")
+	require.GreaterOrEqual(t, p.HelloStatus.Top, p.Hello.Bottom-1, "the peer status under its form")
+	require.Less(t, p.HelloStatus.Top-p.Hello.Bottom, 30.0, "and right under it")
+}
+
+// screenshot is a decoded screenshot.
+type screenshot struct{ img image.Image }
+
+// The status lines' backgrounds, as page.html paints them.
+var (
+	okBackground    = color.RGBA{0xe6, 0xf4, 0xea, 0xff}
+	errorBackground = color.RGBA{0xfd, 0xe8, 0xe8, 0xff}
+)
+
+// count returns how many pixels are exactly c.
+func (s screenshot) count(c color.RGBA) int {
+	n := 0
+	b := s.img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.RGBAModel.Convert(s.img.At(x, y)) == c {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// dark returns how many pixels are dark, as text is.
+func (s screenshot) dark() int {
+	n := 0
+	b := s.img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if color.GrayModel.Convert(s.img.At(x, y)).(color.Gray).Y < 128 {
+				n++
+			}
+		}
+	}
+	return n
+}
