@@ -27,8 +27,13 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	}
 	defer n.calls.Done()
 	defer cancel()
+	if n.guesses.spent(ctx) {
+		n.log.Warn("fetch refused: too many wrong secrets from the caller", "name", truncate(name))
+		return denied()
+	}
 	if !secretMatches(n.secret, secret) {
-		n.log.Warn("fetch refused: wrong secret", "name", name)
+		n.guesses.allow(ctx)
+		n.log.Warn("fetch refused: wrong secret", "name", truncate(name))
 		return denied()
 	}
 	switch _, _, err := n.stat(name); {
