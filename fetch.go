@@ -42,20 +42,23 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	case !errors.Is(err, ErrUnhandled):
 		return err
 	}
+	ctx, meter := n.bounds.meter(ctx)
+	defer meter.stop()
 	body, err := n.passOn(ctx, name, nil)
 	if err != nil {
-		return err
+		return fetchCause(ctx, err)
 	}
 	defer body.Close()
-	if err := n.store(ctx, name, body); err != nil {
-		return fmt.Errorf("peer: fetch %q: %w", name, err)
+	meter.start()
+	if err := n.store(ctx, name, body, meter); err != nil {
+		return fmt.Errorf("peer: fetch %q: %w", truncate(name), fetchCause(ctx, err))
 	}
 	n.log.Info("fetched", "name", name)
 	return nil
 }
 
 // store writes body to Dir/name without clobbering: see Fetch.
-func (n *Node) store(ctx context.Context, name string, body io.Reader) (err error) {
+func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter) (err error) {
 	tmp, f, err := n.createTemp()
 	if err != nil {
 		return err
@@ -68,9 +71,9 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader) (err erro
 			err = rmErr
 		}
 	}()
-	var w io.Writer = f
+	var w io.Writer = &boundedWriter{f: f, b: n.bounds, m: meter}
 	if n.progress != nil {
-		w = &progressWriter{w: f, name: name, report: n.progress}
+		w = &progressWriter{w: w, name: name, report: n.progress}
 	}
 	if _, err := io.Copy(w, ctxReader{ctx, body}); err != nil {
 		return err

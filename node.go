@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/filepeer/peer/internal/filestamp"
 	"github.com/filepeer/peer/transport"
@@ -86,6 +87,27 @@ type Config struct {
 	// Fetch directly, is never limited.
 	GuessRate float64
 
+	// MaxFetchBytes caps the size of a file Fetch stores (after any gzip
+	// is undone); a larger one fails with ErrFetchTooLarge and leaves
+	// nothing in Dir. If zero, it is DefaultMaxFetchBytes (16 GiB); if
+	// negative, there is no cap.
+	MaxFetchBytes int64
+
+	// DiskReserve is the free space, in bytes, that Fetch leaves on
+	// Dir's file system: a fetch that would eat into it fails with
+	// ErrDiskReserve and leaves nothing in Dir. Checked every 4 MiB
+	// written, on Linux. If zero, it is DefaultDiskReserve (256 MiB); if
+	// negative, none is kept.
+	DiskReserve int64
+
+	// MinFetchRate and FetchRateWindow are the transfer-rate floor of a
+	// fetch: one that brings fewer than MinFetchRate bytes a second over
+	// a whole FetchRateWindow fails with ErrFetchTooSlow. If zero, they
+	// are DefaultMinFetchRate (1 KiB/s) and DefaultFetchRateWindow
+	// (60s); a negative MinFetchRate means no floor.
+	MinFetchRate    int64
+	FetchRateWindow time.Duration
+
 	// Logger receives the node's log records. If nil, the node logs
 	// nothing. The secret is never logged.
 	Logger *slog.Logger
@@ -114,6 +136,7 @@ type Node struct {
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
 	guesses    *callerLimits // wrong secrets; nil: no limit
+	bounds     fetchBounds
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -167,6 +190,7 @@ func New(cfg Config) (*Node, error) {
 		policy:     cfg.PeerPolicy,
 		hellos:     newCallerLimits(cfg.HelloRate, DefaultHelloRate, HelloBurst),
 		guesses:    newCallerLimits(cfg.GuessRate, DefaultGuessRate, GuessBurst),
+		bounds:     newFetchBounds(cfg),
 	}
 	if n.tr == nil {
 		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
