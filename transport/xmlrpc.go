@@ -70,7 +70,9 @@ type XMLRPCConfig struct {
 
 	// RoundTripper makes the outgoing HTTP requests. If nil, the transport
 	// makes its own http.Transport that keeps connections alive, ignores
-	// proxy settings (peers are reached directly) and is closed by Close.
+	// proxy settings (peers are reached directly), refuses to connect to
+	// an address no peer can have (unspecified, link-local, multicast,
+	// broadcast: a host name may resolve to one) and is closed by Close.
 	// Redirects are never followed either way.
 	RoundTripper http.RoundTripper
 
@@ -163,6 +165,7 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 			DialContext: (&net.Dialer{
 				Timeout:   10 * time.Second,
 				KeepAlive: 30 * time.Second,
+				Control:   refuseNonPeerAddr,
 			}).DialContext,
 			MaxIdleConns:          100,
 			MaxIdleConnsPerHost:   16,

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -56,6 +57,25 @@ func remoteAddr(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
+}
+
+// errNonPeerAddr refuses a connection to an address no peer can have.
+var errNonPeerAddr = errors.New("transport: refusing to connect to an unspecified, link-local, multicast or broadcast address")
+
+// refuseNonPeerAddr is the dialer's Control: it sees the address a host
+// name resolved to, which the check of a URL cannot, and refuses those no
+// peer can have (the link-local metadata service of a cloud host among
+// them) before the connection is made.
+func refuseNonPeerAddr(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return errNonPeerAddr
+	}
+	return nil
 }
 
 // stallWriter sets the connection's write deadline before every write of

@@ -222,3 +222,15 @@ func TestXMLRPCCallerAddr(t *testing.T) {
 	_, ok := CallerAddr(context.Background())
 	require.False(t, ok)
 }
+
+// TestRefuseNonPeerAddr checks the dialer's last line: the addresses a
+// host name might resolve to that no peer can have. It calls the check
+// directly; nothing is dialled.
+func TestRefuseNonPeerAddr(t *testing.T) {
+	for _, a := range []string{"169.254.169.254:80", "[fe80::1]:80", "0.0.0.0:1", "[::]:1", "224.0.0.1:1", "[ff02::1]:1", "255.255.255.255:1", "[::ffff:169.254.169.254]:80"} {
+		require.ErrorIs(t, refuseNonPeerAddr("tcp4", a, nil), errNonPeerAddr, a)
+	}
+	for _, a := range []string{"127.0.0.1:4242", "[::1]:4242", "10.1.2.3:80", "192.168.1.1:80"} {
+		require.NoError(t, refuseNonPeerAddr("tcp", a, nil), a)
+	}
+}
