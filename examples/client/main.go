@@ -5,6 +5,10 @@
 //	go run ./examples/client [-v] URLFILE DIR URL
 //	go run ./examples/client urls.txt files2 http://127.0.0.1:4243
 //
+// The node's secret is random, as in the book, unless $FILEPEER_SECRET or
+// a file (-secret-file) gives one, say to share it with another front-end;
+// never an argument, which every local user can read.
+//
 // URLFILE lists peer URLs one a line; blank lines and lines starting with #
 // are skipped. At the prompt, "fetch NAME" asks the network for a file and
 // stores it in DIR; "help" lists the other commands. On a terminal the prompt
@@ -51,18 +55,34 @@ type env struct {
 	// switch the terminal to raw mode) and long commands show a spinner.
 	terminal  bool
 	transport transport.Transport // nil: XML-RPC over HTTP
+	getenv    func(string) string // nil: os.Getenv
 }
 
 func run(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	verbose := fs.Bool("v", false, "log the node's records to stderr")
+	secretFile := fs.String("secret-file", "", "read the node's secret from the first line of `FILE`")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: client [-v] URLFILE DIR URL\n\nStarts a node at URL sharing DIR, says hello to the peers listed in URLFILE\n(one URL a line), then reads commands; type help for the list.")
+		fmt.Fprintln(fs.Output(), "usage: client [-v] [-secret-file FILE] URLFILE DIR URL\n\n"+
+			"Starts a node at URL sharing DIR, says hello to the peers listed in URLFILE\n"+
+			"(one URL a line), then reads commands; type help for the list.\n"+
+			"The node's secret is random unless $"+cli.SecretEnv+" or -secret-file gives one.")
 		fs.PrintDefaults()
 	}
 	if err := cli.Parse(fs, args, 3); err != nil {
 		return err
+	}
+	getenv := e.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	secret, err := cli.Secret(*secretFile, "", getenv)
+	if err != nil {
+		return err
+	}
+	if secret == "" {
+		secret = peer.NewSecret()
 	}
 	urlFile, dir, url := fs.Arg(0), fs.Arg(1), fs.Arg(2)
 	peers, err := cli.ReadURLs(urlFile)
@@ -87,7 +107,6 @@ func run(ctx context.Context, args []string, e env) error {
 	if *verbose {
 		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	secret := peer.NewSecret()
 	fetched := new(countWriter) // bytes of the running fetch, for its bar
 	node, err := peer.New(peer.Config{
 		URL: url, Dir: dir, Secret: secret, Transport: tr, Logger: log,

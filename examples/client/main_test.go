@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"net"
 	"os"
@@ -139,7 +140,7 @@ func TestBadArguments(t *testing.T) {
 			err := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errOut})
 			require.ErrorIs(t, err, cli.ErrUsage)
 			require.Equal(t, 2, cli.ExitCode("client", err, io.Discard))
-			require.Contains(t, errOut.String(), "usage: client [-v] URLFILE DIR URL")
+			require.Contains(t, errOut.String(), "usage: client [-v] [-secret-file FILE] URLFILE DIR URL")
 		})
 	}
 	for name, args := range map[string][]string{
@@ -241,4 +242,38 @@ func TestBinary(t *testing.T) {
 	require.True(t, errors.As(cmd.Run(), &exit))
 	require.Equal(t, 2, exit.ExitCode())
 	require.Contains(t, errOut.String(), "usage: client")
+}
+
+// TestSecretFromEnv checks that $FILEPEER_SECRET gives the client's node
+// its secret, in place of a random one, and that -h says so.
+func TestSecretFromEnv(t *testing.T) {
+	mem := transport.NewMemory()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("mine"), 0o644))
+	getenv := func(k string) string {
+		if k == cli.SecretEnv {
+			return "shared secret"
+		}
+		return ""
+	}
+	in, stdin := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{writeURLFile(t), dir, "mem://a"},
+			env{stdin: in, stdout: io.Discard, stderr: io.Discard, transport: mem, getenv: getenv})
+	}()
+	ctx := context.Background()
+	require.Eventually(t, func() bool {
+		p, err := mem.Dial("mem://a")
+		return err == nil && p.Fetch(ctx, "mine.txt", "shared secret") == nil
+	}, 10*time.Second, 10*time.Millisecond)
+	p, err := mem.Dial("mem://a")
+	require.NoError(t, err)
+	require.ErrorIs(t, p.Fetch(ctx, "mine.txt", "wrong"), peer.ErrAccessDenied)
+	stdin.Close()
+	require.NoError(t, <-done)
+
+	var help bytes.Buffer
+	require.ErrorIs(t, run(ctx, []string{"-h"}, env{stderr: &help}), flag.ErrHelp)
+	require.Contains(t, help.String(), "$"+cli.SecretEnv)
 }
