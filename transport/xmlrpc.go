@@ -72,7 +72,9 @@ type XMLRPCConfig struct {
 	// makes its own http.Transport that keeps connections alive, ignores
 	// proxy settings (peers are reached directly), refuses to connect to
 	// an address no peer can have (unspecified, link-local, multicast,
-	// broadcast: a host name may resolve to one) and is closed by Close.
+	// broadcast: a host name may resolve to one), opens at most 32
+	// connections to one peer at a time (half of DefaultMaxConnsPerAddr:
+	// more calls wait their turn) and is closed by Close.
 	// Redirects are never followed either way.
 	RoundTripper http.RoundTripper
 
@@ -167,8 +169,12 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 				KeepAlive: 30 * time.Second,
 				Control:   refuseNonPeerAddr,
 			}).DialContext,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   16,
+			MaxIdleConns:        100,
+			MaxIdleConnsPerHost: 16,
+			// Under the cap a peer puts on one address's connections
+			// (MaxConnsPerAddr's default), so that a busy node's calls
+			// wait for a connection rather than being cut off.
+			MaxConnsPerHost:       DefaultMaxConnsPerAddr / 2,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			// The client asks for gzip and undoes it itself, under the
