@@ -242,7 +242,9 @@ func TestLoad(t *testing.T) {
 	for _, k := range kinds {
 		ds := byKind[k]
 		slices.Sort(ds)
-		pct := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(10 * time.Microsecond) }
+		pct := func(p float64) time.Duration {
+			return ds[min(len(ds)-1, int(p*float64(len(ds))))].Round(10 * time.Microsecond)
+		}
 		t.Logf("  %-22s n=%-7d p50 %-10v p90 %-10v p99 %-10v max %v", k, len(ds), pct(.5), pct(.9), pct(.99), ds[len(ds)-1].Round(time.Millisecond))
 	}
 	for e, n := range errs {
