@@ -1,9 +1,11 @@
 package peer_test
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -133,4 +135,36 @@ func TestFetchKeepsDiskReserve(t *testing.T) {
 	m := startNode(t, mem, "mem://m")
 	require.NoError(t, m.Hello(context.Background(), holder.URL()))
 	require.NoError(t, m.Fetch(context.Background(), "a.txt", m.secret))
+}
+
+// TestHugeFaultStringBounded checks the row of a peer replying
+// with a 60 MB faultString: the node's error and every log line carry a
+// few KiB of it at most.
+func TestHugeFaultStringBounded(t *testing.T) {
+	big := hostilePeer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<?xml version='1.0'?><methodResponse><fault><value><struct>"+
+			"<member><name>faultCode</name><value><int>1</int></value></member>"+
+			"<member><name>faultString</name><value><string>")
+		flood(w, r, 60<<20)
+		io.WriteString(w, "</string></value></member></struct></value></fault></methodResponse>")
+	})
+	long := hostilePeer(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<?xml version='1.0'?><methodResponse><fault><value><struct>"+
+			"<member><name>faultCode</name><value><int>100</int></value></member>"+
+			"<member><name>faultString</name><value><string>")
+		flood(w, r, 48<<10)
+		io.WriteString(w, "</string></value></member></struct></value></fault></methodResponse>")
+	})
+	var logs bytes.Buffer
+	n := fetchFrom(t, big, func(c *peer.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	require.NoError(t, n.Hello(context.Background(), long))
+	_, err := n.Query(context.Background(), "x", nil)
+	require.ErrorIs(t, err, peer.ErrUnhandled)
+	lines := strings.Split(logs.String(), "\n")
+	require.Greater(t, len(lines), 1)
+	for _, l := range lines {
+		require.Less(t, len(l), 8<<10, "a log line of %d bytes", len(l))
+	}
 }
