@@ -27,8 +27,13 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	}
 	defer n.calls.Done()
 	defer cancel()
+	if n.guesses.spent(ctx) {
+		n.log.Warn("fetch refused: too many wrong secrets from the caller", "name", truncate(name))
+		return denied()
+	}
 	if !secretMatches(n.secret, secret) {
-		n.log.Warn("fetch refused: wrong secret", "name", name)
+		n.guesses.allow(ctx)
+		n.log.Warn("fetch refused: wrong secret", "name", truncate(name))
 		return denied()
 	}
 	switch _, _, err := n.stat(name); {
@@ -40,22 +45,25 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	if fi, err := n.root.Stat(name); err == nil && fi.IsDir() {
 		return fmt.Errorf("peer: fetch %q: a directory of that name is in Dir", truncate(name))
 	}
+	ctx, meter := n.bounds.meter(ctx)
+	defer meter.stop()
 	id := newQueryID()
 	n.seen.handle(id, 0)
 	body, err := n.passOn(ctx, name, nil, id)
 	if err != nil {
-		return err
+		return fetchCause(ctx, err)
 	}
 	defer body.Close()
-	if err := n.store(ctx, name, body); err != nil {
-		return fmt.Errorf("peer: fetch %q: %w", name, err)
+	meter.start()
+	if err := n.store(ctx, name, body, meter); err != nil {
+		return fmt.Errorf("peer: fetch %q: %w", truncate(name), fetchCause(ctx, err))
 	}
 	n.log.Info("fetched", "name", name)
 	return nil
 }
 
 // store writes body to Dir/name without clobbering: see Fetch.
-func (n *Node) store(ctx context.Context, name string, body io.Reader) (err error) {
+func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter) (err error) {
 	tmp, f, err := n.createTemp()
 	if err != nil {
 		return err
@@ -68,9 +76,9 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader) (err erro
 			err = rmErr
 		}
 	}()
-	var w io.Writer = f
+	var w io.Writer = &boundedWriter{f: f, b: n.bounds, m: meter}
 	if n.progress != nil {
-		w = &progressWriter{w: f, name: name, report: n.progress}
+		w = &progressWriter{w: w, name: name, report: n.progress}
 	}
 	if _, err := io.Copy(w, ctxReader{ctx, body}); err != nil {
 		return err

@@ -87,6 +87,48 @@ type Config struct {
 	// DefaultCacheFiles; if negative, nothing is cached.
 	CacheFiles int
 
+	// PeerPolicy, if not nil, is asked about every http:// or https://
+	// URL that Hello would add, after the node's own checks (see
+	// Hello): a program can allow, say, only its LAN's addresses. If
+	// nil, every URL that passes those checks is allowed.
+	PeerPolicy PeerPolicy
+
+	// HelloRate is how many hellos a second a node takes from one caller
+	// address (as the transport tells it: see transport.CallerAddr),
+	// after a burst of HelloBurst; more are refused with ErrLimited. If
+	// zero, it is DefaultHelloRate (1); if negative, there is no limit.
+	HelloRate float64
+
+	// GuessRate is how many fetches with a wrong secret a second a node
+	// takes from one caller address, after a burst of GuessBurst. While a
+	// caller is over it, all its fetches are refused with
+	// ErrAccessDenied, the secret unchecked, so that guessing gains
+	// nothing. If zero, it is DefaultGuessRate (one every 10s); if
+	// negative, there is no limit. The node's own program, calling
+	// Fetch directly, is never limited.
+	GuessRate float64
+
+	// MaxFetchBytes caps the size of a file Fetch stores (after any gzip
+	// is undone); a larger one fails with ErrFetchTooLarge and leaves
+	// nothing in Dir. If zero, it is DefaultMaxFetchBytes (16 GiB); if
+	// negative, there is no cap.
+	MaxFetchBytes int64
+
+	// DiskReserve is the free space, in bytes, that Fetch leaves on
+	// Dir's file system: a fetch that would eat into it fails with
+	// ErrDiskReserve and leaves nothing in Dir. Checked every 4 MiB
+	// written, on Linux. If zero, it is DefaultDiskReserve (256 MiB); if
+	// negative, none is kept.
+	DiskReserve int64
+
+	// MinFetchRate and FetchRateWindow are the transfer-rate floor of a
+	// fetch: one that brings fewer than MinFetchRate bytes a second over
+	// a whole FetchRateWindow fails with ErrFetchTooSlow. If zero, they
+	// are DefaultMinFetchRate (1 KiB/s) and DefaultFetchRateWindow
+	// (60s); a negative MinFetchRate means no floor.
+	MinFetchRate    int64
+	FetchRateWindow time.Duration
+
 	// Logger receives the node's log records. If nil, the node logs
 	// nothing. The secret is never logged.
 	Logger *slog.Logger
@@ -116,6 +158,10 @@ type Node struct {
 	progress   func(name string, written int64)
 	seen       *seenQueries // the queries handled lately
 	dialects   dialects     // which peers speak the extension
+	policy     PeerPolicy
+	hellos     *callerLimits // nil: no limit
+	guesses    *callerLimits // wrong secrets; nil: no limit
+	bounds     fetchBounds
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -125,6 +171,9 @@ type Node struct {
 	served context.Context
 	// calls counts the calls running in the node; Close waits for them.
 	calls sync.WaitGroup
+	// answers tells the known peers that answered from those that never
+	// did (knownroom.go).
+	answers answers
 
 	mu sync.Mutex
 	// guards url, known, listener and closed
@@ -169,6 +218,10 @@ func New(cfg Config) (*Node, error) {
 		log:        cfg.Logger,
 		cache:      newFileCache(cfg.CacheFiles),
 		progress:   cfg.Progress,
+		policy:     cfg.PeerPolicy,
+		hellos:     newCallerLimits(cfg.HelloRate, DefaultHelloRate, HelloBurst),
+		guesses:    newCallerLimits(cfg.GuessRate, DefaultGuessRate, GuessBurst),
+		bounds:     newFetchBounds(cfg),
 	}
 	if n.tr == nil {
 		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
@@ -443,16 +496,27 @@ func (n *Node) openError(name string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return unhandled()
 	}
-	n.log.Warn("access denied", "name", name, "err", err)
+	n.log.Warn("access denied", "name", truncate(name), "err", err)
 	return denied()
 }
 
 // Hello adds the node at url to the known peers. A node never adds its own
-// URL. It fails for a URL the transport can never reach, and when the node
-// already knows as many peers as Config.MaxKnown allows.
+// URL. It fails for a URL the transport can never reach, for an http or
+// https URL that is not a bare peer address or that Config.PeerPolicy
+// refuses (ErrPeerURL: see checkPeerURL), for a caller over
+// Config.HelloRate (ErrLimited), and when the node already knows
+// as many peers as Config.MaxKnown allows, none of which it can evict: a
+// peer introduced over the network that has never answered a call makes
+// room for a new one (see knownroom.go).
 func (n *Node) Hello(ctx context.Context, url string) error {
+	if !n.hellos.allow(ctx) {
+		return fmt.Errorf("peer: hello: %w", ErrLimited)
+	}
 	if !validURL(url) {
 		return fmt.Errorf("peer: hello: invalid peer URL %q", truncate(url))
+	}
+	if err := checkPeerURL(url, n.policy); err != nil {
+		return fmt.Errorf("peer: hello: %w", err)
 	}
 	if _, err := n.tr.Dial(url); err != nil {
 		return fmt.Errorf("peer: hello: %w", err)
@@ -469,10 +533,12 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 		// Said again: the peer may have been upgraded, or replaced.
 		n.dialects.forget(url)
 		return nil
-	case len(n.known) >= n.maxKnown:
+	case len(n.known) >= n.maxKnown && !n.evictSilent():
 		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
 	}
+	i, _ = slices.BinarySearch(n.known, url) // evictSilent may have moved it
 	n.known = slices.Insert(slices.Clip(n.known), i, url)
+	n.vouch(ctx, url)
 	n.log.Debug("hello", "peer", url)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +70,11 @@ type XMLRPCConfig struct {
 
 	// RoundTripper makes the outgoing HTTP requests. If nil, the transport
 	// makes its own http.Transport that keeps connections alive, ignores
-	// proxy settings (peers are reached directly) and is closed by Close.
+	// proxy settings (peers are reached directly), refuses to connect to
+	// an address no peer can have (unspecified, link-local, multicast,
+	// broadcast: a host name may resolve to one), opens at most 32
+	// connections to one peer at a time (half of DefaultMaxConnsPerAddr:
+	// more calls wait their turn) and is closed by Close.
 	// Redirects are never followed either way.
 	RoundTripper http.RoundTripper
 
@@ -80,6 +86,30 @@ type XMLRPCConfig struct {
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
+
+	// ReplyStallTimeout bounds each write of a reply the server sends: a
+	// client that reads nothing for this long is cut off, and the
+	// reply's memory, file and connection freed. A client that keeps
+	// reading may take as long as it needs. If zero, it is
+	// DefaultReplyStallTimeout (30s); if negative, replies are not
+	// timed.
+	ReplyStallTimeout time.Duration
+
+	// MaxConnsPerAddr caps the connections the server keeps open at
+	// once from one client IP address; one over the cap is closed as
+	// soon as it is accepted. As a connection carries one call at a
+	// time, it caps the replies in flight to one address too. If zero,
+	// it is DefaultMaxConnsPerAddr (64); if negative, there is no cap.
+	MaxConnsPerAddr int
+
+	// CertFile and KeyFile, if set, hold the PEM certificate (chain) and
+	// key with which Listen serves https:// URLs. If empty, Listen
+	// serves only http:// URLs.
+	CertFile, KeyFile string
+
+	// RootCAs verifies the certificates of https:// peers. If nil, the
+	// system's pool does. It is used only when RoundTripper is nil.
+	RootCAs *x509.CertPool
 
 	// ErrorLog receives the HTTP server's own errors (such as failed
 	// connections). If nil, they are discarded.
@@ -117,6 +147,10 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	cfg.ReadTimeout = orDefault(cfg.ReadTimeout, DefaultReadTimeout)
 	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, DefaultIdleTimeout)
+	cfg.ReplyStallTimeout = orDefault(cfg.ReplyStallTimeout, DefaultReplyStallTimeout)
+	if cfg.MaxConnsPerAddr == 0 {
+		cfg.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
 	if cfg.MaxReplyBytes <= 0 {
 		cfg.MaxReplyBytes = DefaultMaxReplyBytes
 	}
@@ -133,9 +167,14 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 			DialContext: (&net.Dialer{
 				Timeout:   10 * time.Second,
 				KeepAlive: 30 * time.Second,
+				Control:   refuseNonPeerAddr,
 			}).DialContext,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   16,
+			MaxIdleConns:        100,
+			MaxIdleConnsPerHost: 16,
+			// Under the cap a peer puts on one address's connections
+			// (MaxConnsPerAddr's default), so that a busy node's calls
+			// wait for a connection rather than being cut off.
+			MaxConnsPerHost:       DefaultMaxConnsPerAddr / 2,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			// The client asks for gzip and undoes it itself, under the
@@ -143,6 +182,10 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 			DisableCompression: true,
 			ReadBufferSize:     ioChunk,
 			WriteBufferSize:    ioChunk,
+			TLSClientConfig:    &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+			// Peers speak HTTP/1.1, as Python does; a custom
+			// TLSClientConfig turns HTTP/2 off anyway.
+			ForceAttemptHTTP2: false,
 		}
 		rt = t.own
 	}
@@ -181,13 +224,14 @@ func (t *XMLRPC) isClosed() bool {
 }
 
 // Listen serves p at url, an "http://host:port" URL, on host:port (port 80
-// if none). On Unix the socket has SO_REUSEADDR, as Go's listeners always
+// if none), or an "https://host:port" URL (port 443 if none) if the
+// config has CertFile and KeyFile. On Unix the socket has SO_REUSEADDR, as Go's listeners always
 // do, so a node can be restarted on its port at once. Port 0 picks a free
 // port: the returned io.Closer then also has a URL method giving the URL
 // with the real port. Calls are served under p's Context if p is a
 // Contexter. Closing the listener cancels the calls being served, shuts
-// the HTTP server down and waits for its goroutines. For HTTPS, or to
-// share a server, mount NewXMLRPCHandler in an http.Server of your own.
+// the HTTP server down and waits for its goroutines. To share a server,
+// mount NewXMLRPCHandler in an http.Server of your own.
 func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 	if p == nil {
 		return nil, errors.New("transport: listen: nil Peer")
@@ -199,12 +243,25 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen: %w", err)
 	}
-	if u.Scheme != "http" {
-		return nil, fmt.Errorf("transport: listen %s: only http:// URLs can be served (mount NewXMLRPCHandler for more)", rawURL)
+	var tlsCfg *tls.Config
+	switch {
+	case u.Scheme == "https" && t.cfg.CertFile != "":
+		cert, err := tls.LoadX509KeyPair(t.cfg.CertFile, t.cfg.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("transport: listen %s: %w", rawURL, err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	case u.Scheme == "https":
+		return nil, fmt.Errorf("transport: listen %s: https:// needs XMLRPCConfig.CertFile and KeyFile", rawURL)
+	case u.Scheme != "http":
+		return nil, fmt.Errorf("transport: listen %s: only http:// and https:// URLs can be served", rawURL)
 	}
 	port := u.Port()
 	if port == "" {
 		port = "80"
+		if tlsCfg != nil {
+			port = "443"
+		}
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), port))
 	if err != nil {
@@ -221,7 +278,7 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 	}
 	var ctx context.Context
 	ctx, l.cancel = context.WithCancel(base)
-	h := newXMLRPCHandler(p, t.cfg.MaxRequestBytes)
+	h := newXMLRPCHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout)
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Counted so that Close can wait for handlers that
@@ -236,6 +293,13 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          t.cfg.ErrorLog,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		// One call a connection, as Python's client makes them, so
+		// that MaxConnsPerAddr caps the calls too: no HTTP/2.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+	}
+	ln = limitConns(ln, t.cfg.MaxConnsPerAddr)
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	l.serving.Add(1)
 	go func() {
@@ -509,7 +573,7 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 	if resp.StatusCode != http.StatusOK {
 		// Read a little so that the connection may be reused.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, k.fail(fmt.Errorf("HTTP %s (redirects are not followed)", resp.Status))
+		return nil, k.fail(fmt.Errorf("HTTP %s (redirects are not followed)", cut(resp.Status, 128)))
 	}
 	maxReply := cfg.MaxReplyBytes
 	if resp.ContentLength > maxReply {
@@ -529,7 +593,7 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 		r = zr
 		small = false
 	default:
-		return nil, k.fail(fmt.Errorf("unsupported Content-Encoding %q", enc))
+		return nil, k.fail(fmt.Errorf("unsupported Content-Encoding %q", cut(enc, 64)))
 	}
 	k.cap = capReader{r: r, left: maxReply, max: maxReply}
 	if small {

@@ -212,7 +212,7 @@ func TestCodecParallelChunks(t *testing.T) {
 		src := bytes.NewReader(append(bytes.Repeat([]byte{0}, skip), want...))
 		src.Seek(int64(skip), io.SeekStart)
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, src, nil))
+		require.NoError(t, writeQueryReply(rec, src, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		f, err := d.replyStart()
@@ -246,7 +246,7 @@ func TestCodecParallelShrunkFile(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	for _, content := range [][]byte{bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk)} {
 		rec := httptest.NewRecorder()
-		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)}, nil)
+		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)}, nil, nil)
 		require.ErrorContains(t, err, "shrank")
 	}
 }
@@ -317,7 +317,7 @@ func TestCodecScanMemo(t *testing.T) {
 		defer f.Close()
 		c := &countingFile{File: f}
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, c, memo))
+		require.NoError(t, writeQueryReply(rec, c, memo, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		_, err = d.replyStart()

@@ -754,8 +754,17 @@ func (d *xmlDecoder) array(t tag, depth int) ([]any, error) {
 		default:
 			return nil, syntaxErrorf("got %s in an array", vt)
 		}
+		// Each element costs memory, even an empty one: charged so
+		// that an array of a million <value/>s is refused.
+		if d.budget -= elementCost; d.budget < 0 {
+			return nil, syntaxErrorf("values too large")
+		}
 	}
 }
+
+// elementCost is what an array element or struct member is charged to
+// the decoder's budget besides its text: about the memory it takes.
+const elementCost = 32
 
 func (d *xmlDecoder) structure(t tag, depth int) (map[string]any, error) {
 	m := map[string]any{}
@@ -796,6 +805,9 @@ func (d *xmlDecoder) structure(t tag, depth int) (map[string]any, error) {
 			return nil, syntaxErrorf("got %s in a struct member", vt)
 		}
 		m[name] = v
+		if d.budget -= elementCost; d.budget < 0 {
+			return nil, syntaxErrorf("values too large")
+		}
 		if err := d.expect(end("member")); err != nil {
 			return nil, err
 		}
@@ -904,13 +916,22 @@ func (d *xmlDecoder) replyStart() (*Fault, error) {
 	default:
 		return nil, syntaxErrorf("got %s, want <params> or <fault>", t)
 	}
+	// A fault is a code and a sentence: one far larger is an attack on
+	// the memory of the node that reads it, refused as soon as it
+	// passes maxFaultDoc.
+	budget := d.budget
+	d.budget = min(d.budget, maxFaultDoc)
 	if err := d.expect(start("value")); err != nil {
 		return nil, err
 	}
 	v, err := d.value(0)
 	if err != nil {
+		if d.budget < 0 {
+			return nil, syntaxErrorf("fault larger than %d bytes", maxFaultDoc)
+		}
 		return nil, err
 	}
+	d.budget = budget - (maxFaultDoc - d.budget)
 	if err := d.closeDoc("fault", "methodResponse"); err != nil {
 		return nil, err
 	}
@@ -926,7 +947,7 @@ func (d *xmlDecoder) replyStart() (*Fault, error) {
 	if !ok {
 		return nil, syntaxErrorf("fault without a faultString")
 	}
-	return &Fault{Code: int(code), Message: msg}, nil
+	return &Fault{Code: int(code), Message: cut(msg, MaxFaultString)}, nil
 }
 
 // replyValue reads a small reply's value, after replyStart, through the end

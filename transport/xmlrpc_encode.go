@@ -420,7 +420,10 @@ const (
 //
 // Once the reply has begun, a failure can no longer become a fault: the
 // reply is cut short and the client sees a broken document.
-func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) error {
+//
+// parallel, if not nil, rations copyParallel: a reply that cannot take a
+// token from it streams through small buffers instead.
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
 	var (
 		text   bool
 		length int64 = -1 // of the encoded contents, if known
@@ -431,7 +434,17 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 		pos, size int64
 	)
 	in := getBuf(inPool, ioChunk)
-	defer putBuf(inPool, in)
+	// in is given back as soon as the body is scanned, and the reply
+	// streams through buffers sized for it: a reply the client stops
+	// reading holds only those until it is cut off.
+	held := true
+	release := func() {
+		if held {
+			putBuf(inPool, in)
+			held = false
+		}
+	}
+	defer release()
 	switch b := body.(type) {
 	case Texter:
 		text = b.IsText()
@@ -456,12 +469,12 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 		}
 		body = rs
 	}
-	out := getBuf(outPool, ioChunk)
-	defer putBuf(outPool, out)
-	*out = (*out)[:0]
 	if small != nil {
-		return writeSmallReply(w, small, *out)
+		out := getBuf(outPool, ioChunk)
+		defer putBuf(outPool, out)
+		return writeSmallReply(w, small, (*out)[:0])
 	}
+	release()
 	open, close := "<string>", "</string>"
 	if !text {
 		open, close = "<base64>", "</base64>"
@@ -473,17 +486,32 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
 	w.WriteHeader(http.StatusOK)
-	*out = append(append(*out, replyHead...), open...)
-	var err error
-	if ra, ok := body.(io.ReaderAt); ok && length >= 0 && size > 2*parallelChunk {
+	var (
+		out  *[]byte
+		pool *sync.Pool
+		err  error
+	)
+	if ra, ok := body.(io.ReaderAt); ok && length >= 0 && size > 2*parallelChunk && takeToken(parallel) {
+		pool = outPool
+		out = getBuf(pool, ioChunk)
+		*out = append(append((*out)[:0], replyHead...), open...)
 		err = copyParallel(w, ra, pos, size, text, out)
+		if parallel != nil {
+			<-parallel
+		}
 	} else {
-		var enc encoder = &textEncoder{r: body, in: *in}
+		pool = streamPool
+		out = getBuf(pool, streamChunk)
+		sin := getBuf(streamPool, streamChunk)
+		*out = append(append((*out)[:0], replyHead...), open...)
+		var enc encoder = &textEncoder{r: body, in: *sin}
 		if !text {
-			enc = &base64Encoder{r: body, in: (*in)[:len(*in)/4*3]}
+			enc = &base64Encoder{r: body, in: (*sin)[:len(*sin)/4*3]}
 		}
 		err = copyEncoded(w, enc, out)
+		putBuf(streamPool, sin)
 	}
+	defer putBuf(pool, out)
 	if err != nil {
 		return err
 	}
@@ -493,6 +521,26 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 	_, err = w.Write(*out)
 	return err
 }
+
+// takeToken takes a token from parallel without waiting; a nil channel
+// always has one.
+func takeToken(parallel chan struct{}) bool {
+	if parallel == nil {
+		return true
+	}
+	select {
+	case parallel <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// streamChunk is the unit of a reply streamed without copyParallel.
+const streamChunk = 16 << 10
+
+// streamPool holds streamChunk buffers.
+var streamPool = &sync.Pool{}
 
 // readSmall reads all of rs into buf if it fits, and returns it; if it
 // does not fit, it rewinds rs and returns nil.

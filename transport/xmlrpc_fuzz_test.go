@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -87,5 +88,49 @@ func FuzzDecodeRequest(f *testing.F) {
 		if size > budget+len(doc) || size > 2*len(doc)+16 {
 			t.Fatalf("decoded %d bytes from a %d-byte document", size, len(doc))
 		}
+	})
+}
+
+// FuzzDecodeReplyFault feeds the reply decoder arbitrary documents, most
+// of them faults: it must never panic, a fault it returns must keep at
+// most MaxFaultString bytes of message, valid UTF-8 if the document was,
+// and reading byte by byte must give the same result.
+func FuzzDecodeReplyFault(f *testing.F) {
+	fault := func(code, msg string) string {
+		return "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n<member>\n<name>faultCode</name>\n<value><int>" +
+			code + "</int></value>\n</member>\n<member>\n<name>faultString</name>\n<value><string>" + msg +
+			"</string></value>\n</member>\n</struct></value>\n</fault>\n</methodResponse>\n"
+	}
+	for _, s := range []string{
+		fault("100", "Couldn't handle the query"),
+		fault("200", "Access denied"),
+		fault("1", "&lt;class 'TypeError'&gt;:query() takes 2 &amp; more"),
+		fault("1", strings.Repeat("é", MaxFaultString)),
+		fault("x", "a"),
+		fault("1", ""),
+		"<methodResponse><fault><value><struct><member><name>faultString</name><value>untyped</value></member><member><name>faultCode</name><value><i4>7</i4></value></member></struct></value></fault></methodResponse>",
+		"<methodResponse><fault><value><struct><member><name>faultCode</name><value><int>1</int></value></member><member><name>faultString</name><value><string>a</string></value></member><member><name>extra</name><value><array><data><value/><value/></data></array></value></member></struct></value></fault></methodResponse>",
+		"<methodResponse><fault><value><string>not a struct</string></value></fault></methodResponse>",
+		"<methodResponse><params><param><value><int>0</int></value></param></params></methodResponse>",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		decode := func(r *bufio.Reader) (*Fault, error) {
+			d := newXMLDecoder(r, 1<<20)
+			return d.replyStart()
+		}
+		fl, err := decode(bufioReader(doc))
+		sfl, serr := decode(bufio.NewReaderSize(iotest.OneByteReader(bytes.NewReader(doc)), 16))
+		require.Equal(t, err == nil, serr == nil, "fast: %v, slow: %v", err, serr)
+		require.Equal(t, fl, sfl)
+		if fl == nil {
+			return
+		}
+		require.LessOrEqual(t, len(fl.Message), MaxFaultString+len("…[cut]"))
+		if utf8.Valid(doc) {
+			require.True(t, utf8.ValidString(fl.Message), "%q", fl.Message)
+		}
+		require.Less(t, len(fl.Error()), MaxFaultString+64)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 // NewXMLRPCHandler returns an http.Handler that serves p over XML-RPC, as
@@ -30,19 +31,40 @@ import (
 // Mount it in a server of your own to add TLS or share a port; give that
 // server a ReadHeaderTimeout and a ReadTimeout, but no WriteTimeout, as a
 // reply may be a large file.
+//
+// Every call is served under a context that carries the client's address
+// (CallerAddr). A reply that the client stops reading is cut off after
+// DefaultReplyStallTimeout without progress, if the server lets the
+// handler set write deadlines (net/http's does).
 func NewXMLRPCHandler(p Peer) http.Handler {
-	return newXMLRPCHandler(p, DefaultMaxRequestBytes)
+	return newXMLRPCHandler(p, DefaultMaxRequestBytes, DefaultReplyStallTimeout)
 }
 
-func newXMLRPCHandler(p Peer, maxRequest int64) *xmlrpcHandler {
-	return &xmlrpcHandler{p: p, maxRequest: maxRequest, scans: newScanMemo()}
+func newXMLRPCHandler(p Peer, maxRequest int64, replyStall time.Duration) *xmlrpcHandler {
+	return &xmlrpcHandler{
+		p:          p,
+		maxRequest: maxRequest,
+		replyStall: replyStall,
+		scans:      newScanMemo(),
+		parallel:   make(chan struct{}, parallelReplies),
+	}
 }
 
 type xmlrpcHandler struct {
 	p          Peer
 	maxRequest int64
+	replyStall time.Duration // 0: replies are not timed
 	scans      *scanMemo
+	// parallel holds a token for each reply being encoded by
+	// copyParallel, whose buffers are a megabyte or so: a reply that
+	// finds none free is encoded in small buffers on its own goroutine,
+	// so that a thousand stalled replies hold tens of KiB each.
+	parallel chan struct{}
 }
+
+// parallelReplies is how many replies at once may use copyParallel: it
+// speeds a reply up only while a core is free for it.
+const parallelReplies = 2
 
 func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
@@ -54,9 +76,22 @@ func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "XML-RPC wants POST", http.StatusMethodNotAllowed)
 		return
 	}
+	if h.replyStall > 0 {
+		w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.replyStall}
+	}
+	if addr, ok := remoteAddr(r.RemoteAddr); ok {
+		r = r.WithContext(WithCallerAddr(r.Context(), addr))
+	}
+	if r.ContentLength > h.maxRequest {
+		// Refused before a byte of the body is awaited, and the
+		// connection closed rather than drained.
+		w.Header().Set("Connection", "close")
+		writeFault(w, CodeError, fmt.Sprintf("transport: request of %d bytes exceeds the cap of %d", r.ContentLength, h.maxRequest))
+		return
+	}
 	method, params, err := h.decode(w, r)
 	if err != nil {
-		writeFault(w, CodeError, err.Error())
+		writeFault(w, CodeError, faultText(err))
 		return
 	}
 	if err := h.dispatch(w, r, method, params); err != nil {
@@ -67,7 +102,7 @@ func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // decode reads the request under the size cap, undoing gzip (which
 // Python's client may use) under the same cap.
 func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, []any, error) {
-	var body io.Reader = http.MaxBytesReader(w, r.Body, h.maxRequest)
+	var body io.Reader = quietBody{http.MaxBytesReader(w, r.Body, h.maxRequest)}
 	gzipped := false
 	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
 	case "", "identity":
@@ -79,7 +114,7 @@ func (h *xmlrpcHandler) decode(w http.ResponseWriter, r *http.Request) (string, 
 		}
 		body = &capReader{r: zr, left: h.maxRequest, max: h.maxRequest}
 	default:
-		return "", nil, fmt.Errorf("transport: unsupported Content-Encoding %q", enc)
+		return "", nil, fmt.Errorf("transport: unsupported Content-Encoding %q", cut(enc, 64))
 	}
 	br := requestReaders.Get().(*bufio.Reader)
 	br.Reset(body)
@@ -140,7 +175,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		defer body.Close()
 		// An error past this point has cut the reply short; the client
 		// sees a broken document. Nothing more can be sent.
-		writeQueryReply(w, body, h.scans)
+		writeQueryReply(w, body, h.scans, h.parallel)
 		return nil
 	case "hello":
 		if len(params) != 1 {
@@ -197,7 +232,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 	}
 	if body, ok := v.(io.ReadCloser); ok {
 		defer body.Close()
-		writeQueryReply(w, body, h.scans)
+		writeQueryReply(w, body, h.scans, h.parallel)
 		return nil
 	}
 	return writeValue(w, v)
@@ -211,7 +246,7 @@ func writeError(w http.ResponseWriter, err error) {
 		writeFault(w, f.Code, f.Message)
 		return
 	}
-	writeFault(w, CodeError, err.Error())
+	writeFault(w, CodeError, faultText(err))
 }
 
 func argCount(sig string, lo, hi, got int) error {

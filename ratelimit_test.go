@@ -1,0 +1,72 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer/transport"
+)
+
+func memNode(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	if cfg.URL == "" {
+		cfg.URL = "mem://self"
+	}
+	cfg.Dir = t.TempDir()
+	cfg.Transport = transport.NewMemory()
+	n, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+func from(ip string) context.Context {
+	return transport.WithCallerAddr(context.Background(), netip.MustParseAddr(ip))
+}
+
+func TestHelloRateLimit(t *testing.T) {
+	n := memNode(t, Config{})
+	a := from("10.0.0.1")
+	for i := range HelloBurst {
+		require.NoError(t, n.Hello(a, fmt.Sprintf("mem://p%d", i)))
+	}
+	require.ErrorIs(t, n.Hello(a, "mem://one-more"), ErrLimited)
+	require.NotContains(t, n.Known(), "mem://one-more")
+	// Another caller, and the node's own program, are not held back.
+	require.NoError(t, n.Hello(from("10.0.0.2"), "mem://other"))
+	require.NoError(t, n.Hello(context.Background(), "mem://own"))
+
+	unlimited := memNode(t, Config{HelloRate: -1})
+	for i := range 3 * HelloBurst {
+		require.NoError(t, unlimited.Hello(a, fmt.Sprintf("mem://p%d", i)))
+	}
+}
+
+func TestWrongSecretRateLimit(t *testing.T) {
+	n := memNode(t, Config{Secret: "right"})
+	a := from("10.0.0.1")
+	for range GuessBurst {
+		require.ErrorIs(t, n.Fetch(a, "x", "wrong"), ErrAccessDenied)
+	}
+	// Over the limit, even the right secret is refused: a guesser
+	// learns nothing from its guesses.
+	require.ErrorIs(t, n.Fetch(a, "x", "right"), ErrAccessDenied)
+	// Others are not: the right secret gets as far as the search.
+	require.ErrorIs(t, n.Fetch(from("10.0.0.2"), "x", "right"), ErrUnhandled)
+	require.ErrorIs(t, n.Fetch(context.Background(), "x", "right"), ErrUnhandled)
+}
+
+func TestCallerLimitsBounded(t *testing.T) {
+	c := newCallerLimits(1, 1, 2)
+	for i := range maxCallers + 10 {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		require.True(t, c.allow(transport.WithCallerAddr(context.Background(), ip)))
+	}
+	require.LessOrEqual(t, len(c.buckets), maxCallers)
+	require.Nil(t, newCallerLimits(-1, 1, 2))
+	require.True(t, (*callerLimits)(nil).allow(from("10.0.0.1")))
+}

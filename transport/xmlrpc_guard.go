@@ -1,0 +1,254 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults of the server's guards against hostile clients.
+const (
+	// DefaultReplyStallTimeout is XMLRPCConfig.ReplyStallTimeout's zero
+	// value.
+	DefaultReplyStallTimeout = 30 * time.Second
+	// DefaultMaxConnsPerAddr is XMLRPCConfig.MaxConnsPerAddr's zero
+	// value.
+	DefaultMaxConnsPerAddr = 64
+	// MaxFaultString is the most of a fault string a client keeps: a
+	// longer one is cut to this many bytes, so that a peer's text in an
+	// error or a log line stays small.
+	MaxFaultString = 4 << 10
+	// maxFaultDoc bounds a whole fault reply: one larger is refused
+	// before it is read to its end.
+	maxFaultDoc = 64 << 10
+)
+
+// callerKey is the context key of WithCallerAddr.
+type callerKey struct{}
+
+// WithCallerAddr returns ctx marked with the network address of the
+// client whose call it serves. The XML-RPC server marks every call so; a
+// transport of one's own may do the same, so that the served node can
+// limit calls per caller.
+func WithCallerAddr(ctx context.Context, addr netip.Addr) context.Context {
+	return context.WithValue(ctx, callerKey{}, addr)
+}
+
+// CallerAddr returns the address WithCallerAddr put in ctx, if any.
+func CallerAddr(ctx context.Context) (netip.Addr, bool) {
+	a, ok := ctx.Value(callerKey{}).(netip.Addr)
+	return a, ok
+}
+
+// remoteAddr parses an http.Request's RemoteAddr ("ip:port").
+func remoteAddr(s string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// errNonPeerAddr refuses a connection to an address no peer can have.
+var errNonPeerAddr = errors.New("transport: refusing to connect to an unspecified, link-local, multicast or broadcast address")
+
+// refuseNonPeerAddr is the dialer's Control: it sees the address a host
+// name resolved to, which the check of a URL cannot, and refuses those no
+// peer can have (the link-local metadata service of a cloud host among
+// them) before the connection is made.
+func refuseNonPeerAddr(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return nil
+	}
+	ip := ap.Addr().Unmap()
+	if ip.IsUnspecified() || ip.IsLinkLocalUnicast() || ip.IsMulticast() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return errNonPeerAddr
+	}
+	return nil
+}
+
+// stallWriter sets the connection's write deadline before every write of
+// a reply, so that a client that stops reading is cut off after stall,
+// which frees the reply's buffers, file and descriptor, while a client
+// that keeps reading may take as long as a large file needs. (A single
+// http.Server.WriteTimeout would cut large files off.)
+type stallWriter struct {
+	http.ResponseWriter
+	rc    *http.ResponseController
+	stall time.Duration
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	// ErrNotSupported (a server of the user's that cannot) leaves the
+	// reply unguarded, as it was.
+	s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// connLimiter caps the connections open at once from each client
+// address: a connection over the cap is closed as soon as it is accepted,
+// before it costs a goroutine or a buffer.
+type connLimiter struct {
+	net.Listener
+	max int
+
+	mu sync.Mutex
+	// guards open
+	open map[netip.Addr]int
+}
+
+func limitConns(l net.Listener, max int) net.Listener {
+	if max <= 0 {
+		return l
+	}
+	return &connLimiter{Listener: l, max: max, open: make(map[netip.Addr]int)}
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr, ok := remoteAddr(c.RemoteAddr().String())
+		if !ok {
+			return c, nil
+		}
+		l.mu.Lock()
+		over := l.open[addr] >= l.max
+		if !over {
+			l.open[addr]++
+		}
+		l.mu.Unlock()
+		if over {
+			c.Close()
+			continue
+		}
+		return &limitedConn{Conn: c, l: l, addr: addr}, nil
+	}
+}
+
+func (l *connLimiter) release(addr netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[addr]--; l.open[addr] <= 0 {
+		delete(l.open, addr)
+	}
+}
+
+// limitedConn gives its place back to the limiter when it closes.
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	addr netip.Addr
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.release(c.addr) })
+	return err
+}
+
+// quietBody reads a request's body, replacing a read error with one that
+// names no socket address: the error may end up in a fault sent to the
+// client, who has no business learning the server's addresses.
+type quietBody struct{ r io.Reader }
+
+func (q quietBody) Read(p []byte) (int, error) {
+	n, err := q.r.Read(p)
+	if err != nil && err != io.EOF {
+		var mbe *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &mbe):
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			err = errors.New("transport: request body: read timed out")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			err = errors.New("transport: request body ended early")
+		default:
+			err = errors.New("transport: request body: read failed")
+		}
+	}
+	return n, err
+}
+
+// faultText is what a fault tells a client of err, an error that is not
+// a *Fault: its message with every socket address and file path taken
+// out, as the client has no business learning either. A path keeps its
+// last element, which is the part a caller can know (its file's name).
+func faultText(err error) string {
+	msg := err.Error()
+	var walk func(error)
+	walk = func(e error) {
+		for e != nil {
+			switch x := e.(type) {
+			case *net.OpError:
+				inner := "failed"
+				if x.Err != nil {
+					inner = quietErr(x.Err)
+				}
+				msg = strings.ReplaceAll(msg, x.Error(), x.Op+": "+inner)
+			case *fs.PathError:
+				msg = strings.ReplaceAll(msg, x.Error(), x.Op+" "+filepath.Base(x.Path)+": "+x.Err.Error())
+			case *os.LinkError:
+				msg = strings.ReplaceAll(msg, x.Error(), x.Op+" "+filepath.Base(x.Old)+" "+filepath.Base(x.New)+": "+x.Err.Error())
+			}
+			switch u := e.(type) {
+			case interface{ Unwrap() []error }:
+				for _, e := range u.Unwrap() {
+					walk(e)
+				}
+				return
+			case interface{ Unwrap() error }:
+				e = u.Unwrap()
+			default:
+				return
+			}
+		}
+	}
+	walk(err)
+	return msg
+}
+
+// quietErr is the message of the error inside a *net.OpError, without
+// the addresses a nested *net.OpError or *os.SyscallError may carry.
+func quietErr(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timed out"
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err.Error()
+	}
+	return err.Error()
+}
+
+// cut shortens a text a peer sent to at most max bytes, on a UTF-8
+// boundary, marking the cut.
+func cut(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	i := max
+	for i > 0 && i > max-4 && s[i]&0xC0 == 0x80 {
+		i--
+	}
+	return s[:i] + "…[cut]"
+}
