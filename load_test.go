@@ -84,32 +84,25 @@ func (p *nodeProc) rss() int64 {
 	return 0
 }
 
-// sampler records a process's peak descriptors until stopped.
+// sampleFDs records a process's peak descriptors until stopped.
 func sampleFDs(p *nodeProc) (stop func() int) {
 	done := make(chan struct{})
 	peak := make(chan int)
 	go func() {
-		max := 0
+		peakFDs := 0
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			max = maxInt(max, p.fds())
+			peakFDs = max(peakFDs, p.fds())
 			select {
 			case <-done:
-				peak <- max
+				peak <- peakFDs
 				return
 			case <-tick.C:
 			}
 		}
 	}()
 	return func() int { close(done); return <-peak }
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // clientFromAddr is a client transport whose connections come from the

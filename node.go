@@ -501,13 +501,14 @@ func (n *Node) openError(name string, err error) error {
 }
 
 // Hello adds the node at url to the known peers. A node never adds its own
-// URL. It fails for a URL the transport can never reach, for an http or
-// https URL that is not a bare peer address or that Config.PeerPolicy
-// refuses (ErrPeerURL: see checkPeerURL), for a caller over
-// Config.HelloRate (ErrLimited), and when the node already knows
-// as many peers as Config.MaxKnown allows, none of which it can evict: a
-// peer introduced over the network that has never answered a call makes
-// room for a new one (see knownroom.go).
+// URL. It fails for a URL the transport can never reach; with ErrPeerURL
+// for an http or https URL that is not a bare peer address (a host and a
+// port, the path empty, / or /RPC2, no userinfo, query or fragment, no
+// unspecified, link-local, multicast or broadcast IP) or that
+// Config.PeerPolicy refuses; with ErrLimited for a caller over
+// Config.HelloRate; and when the node already knows as many peers as
+// Config.MaxKnown allows and none it may evict (a peer introduced over the
+// network that has never answered a call makes room for a new one).
 func (n *Node) Hello(ctx context.Context, url string) error {
 	if !n.hellos.allow(ctx) {
 		return fmt.Errorf("peer: hello: %w", ErrLimited)

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -222,8 +223,16 @@ func faultText(err error) string {
 		}
 	}
 	walk(err)
-	return msg
+	// An error formatted into another with %v (not wrapped) hides from
+	// the walk: a connection's pair of addresses is taken out by its
+	// shape, "host:port->host:port".
+	return connPair.ReplaceAllString(msg, "[connection]")
 }
+
+// connPair matches a connection's local and remote addresses as net
+// errors write them. Compiled once; a Regexp is safe for concurrent use
+// and never changes.
+var connPair = regexp.MustCompile(`(?:\[[0-9A-Fa-f:.%\w]+\]|[\w.-]+):\d+->(?:\[[0-9A-Fa-f:.%\w]+\]|[\w.-]+):\d+`)
 
 // quietErr is the message of the error inside a *net.OpError, without
 // the addresses a nested *net.OpError or *os.SyscallError may carry.

@@ -162,6 +162,10 @@ func TestFaultText(t *testing.T) {
 	}
 	require.Contains(t, faultText(fmt.Errorf("w: %w", pe)), ".filepeer-tmp-1: no space left on device")
 	require.Equal(t, "plain", faultText(errors.New("plain")))
+	// Formatted with %v, so not in the chain: the chaos test saw this.
+	hidden := fmt.Errorf("transport: query http://10.213.1.2:4242: stalled (%v)", errors.New("read tcp 10.213.1.1:50428->10.213.1.2:4242: use of closed network connection"))
+	require.Equal(t, "transport: query http://10.213.1.2:4242: stalled (read tcp [connection]: use of closed network connection)", faultText(hidden))
+	require.Equal(t, "x [connection] y", faultText(errors.New("x [::1]:5->[fe80::1%eth0]:80 y")))
 }
 
 // faultServer answers every call with a fault whose string is n bytes.

@@ -77,7 +77,12 @@ func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.replyStall > 0 {
-		w = &stallWriter{ResponseWriter: w, rc: http.NewResponseController(w), stall: h.replyStall}
+		rc := http.NewResponseController(w)
+		// A deadline an earlier call on this connection set has
+		// passed: renew it for what the server itself may write
+		// (a 100 Continue) before the first Write does.
+		rc.SetWriteDeadline(time.Now().Add(h.replyStall))
+		w = &stallWriter{ResponseWriter: w, rc: rc, stall: h.replyStall}
 	}
 	if addr, ok := remoteAddr(r.RemoteAddr); ok {
 		r = r.WithContext(WithCallerAddr(r.Context(), addr))
