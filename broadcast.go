@@ -114,12 +114,12 @@ func (n *Node) ask(ctx context.Context, url, name string, history []string, id s
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := p.(transport.Caller); ok && n.dialects.get(url) != speechBook {
+	if c, ok := p.(transport.Caller); ok && n.states.get(url).speech != speechBook {
 		body, err := c.Open(ctx, methodQuery, name, history, id)
 		var f *Fault
 		switch {
 		case err == nil, errors.As(err, &f) && (f.Code == Unhandled || f.Code == AccessDenied):
-			n.dialects.learn(url, speechExt)
+			n.noteAnswer(url, err, speechExt)
 			return body, err
 		case f == nil:
 			return nil, err // the call failed: nothing learned
@@ -128,10 +128,12 @@ func (n *Node) ask(ctx context.Context, url, name string, history []string, id s
 		// not know (or a peer that cannot serve it): the book's query
 		// from now on.
 		n.log.Debug("peer speaks the book's methods only", "peer", url)
-		n.dialects.learn(url, speechBook)
+		n.noteAnswer(url, err, speechBook)
 	}
 	n.seen.lend(id, name, history)
-	return p.Query(ctx, name, history)
+	body, err := p.Query(ctx, name, history)
+	n.noteAnswer(url, err, speechUnknown)
+	return body, err
 }
 
 // relay wraps a body received from a peer so that closing it releases the

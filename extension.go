@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/filepeer/peer/transport"
 )
@@ -26,49 +25,6 @@ const (
 // extensionMethods are the extension methods a node serves, as
 // filepeer.info lists them.
 var extensionMethods = []string{methodInfo, methodQuery}
-
-// speech is what a node knows of the language a peer speaks.
-type speech uint8
-
-const (
-	speechUnknown speech = iota // not learned yet: try the extension
-	speechExt                   // answered an extension call
-	speechBook                  // answered one with a fault: a book node
-)
-
-// dialects remembers, per known peer, whether it speaks the extension.
-// Safe for concurrent use.
-type dialects struct {
-	mu sync.Mutex
-	// guards of
-	of map[string]speech
-}
-
-func (d *dialects) get(url string) speech {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.of[url]
-}
-
-// learn records what url answered; it is forgotten with the peer, or
-// when the peer says hello again (it may have been upgraded).
-func (d *dialects) learn(url string, s speech) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.of[url] == s {
-		return
-	}
-	if d.of == nil {
-		d.of = make(map[string]speech)
-	}
-	d.of[url] = s
-}
-
-func (d *dialects) forget(url string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.of, url)
-}
 
 // Call serves the extension methods to the node's transport.
 func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {

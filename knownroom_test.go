@@ -17,16 +17,16 @@ func TestKnownRoomForAnsweringPeers(t *testing.T) {
 	for _, u := range []string{"mem://a", "mem://b", "mem://c"} {
 		require.NoError(t, n.Hello(bg, u))
 	}
-	n.noteAnswer("mem://a", nil)
-	n.noteAnswer("mem://b", unhandled()) // a fault is an answer
-	n.noteAnswer("mem://c", errors.New("connection refused"))
+	n.noteAnswer("mem://a", nil, speechUnknown)
+	n.noteAnswer("mem://b", unhandled(), speechUnknown) // a fault is an answer
+	n.noteAnswer("mem://c", errors.New("connection refused"), speechUnknown)
 
 	require.NoError(t, n.Hello(bg, "mem://d"))
 	require.Equal(t, []string{"mem://a", "mem://b", "mem://d"}, n.Known())
 	require.NoError(t, n.Hello(bg, "mem://0"))
 	require.Equal(t, []string{"mem://0", "mem://a", "mem://b"}, n.Known())
 
-	n.noteAnswer("mem://0", nil)
+	n.noteAnswer("mem://0", nil, speechUnknown)
 	err := n.Hello(bg, "mem://e")
 	require.ErrorContains(t, err, "already 3 known peers")
 	require.Equal(t, []string{"mem://0", "mem://a", "mem://b"}, n.Known())
@@ -40,6 +40,6 @@ func TestKnownRoomVouched(t *testing.T) {
 	require.NoError(t, n.Hello(from("10.0.0.1"), "mem://b"))
 	require.NoError(t, n.Hello(from("10.0.0.1"), "mem://c"))
 	require.Equal(t, []string{"mem://a", "mem://c"}, n.Known())
-	n.noteAnswer("mem://c", nil)
+	n.noteAnswer("mem://c", nil, speechUnknown)
 	require.ErrorContains(t, n.Hello(from("10.0.0.1"), "mem://d"), "already 2")
 }

@@ -157,7 +157,7 @@ type Node struct {
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
 	seen       *seenQueries // the queries handled lately
-	dialects   dialects     // which peers speak the extension
+	states     peerStates   // what each known peer answered and speaks
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
 	guesses    *callerLimits // wrong secrets; nil: no limit
@@ -171,9 +171,6 @@ type Node struct {
 	served context.Context
 	// calls counts the calls running in the node; Close waits for them.
 	calls sync.WaitGroup
-	// answers tells the known peers that answered from those that never
-	// did (knownroom.go).
-	answers answers
 
 	mu sync.Mutex
 	// guards url, known, listener and closed
@@ -524,7 +521,7 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	i, ok := slices.BinarySearch(n.known, url)
+	_, ok := slices.BinarySearch(n.known, url)
 	switch {
 	case n.closed:
 		return ErrClosed
@@ -532,12 +529,12 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 		return nil
 	case ok:
 		// Said again: the peer may have been upgraded, or replaced.
-		n.dialects.forget(url)
+		n.states.relearn(url)
 		return nil
 	case len(n.known) >= n.maxKnown && !n.evictSilent():
 		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
 	}
-	i, _ = slices.BinarySearch(n.known, url) // evictSilent may have moved it
+	i, _ := slices.BinarySearch(n.known, url) // after evictSilent, which may move it
 	n.known = slices.Insert(slices.Clip(n.known), i, url)
 	n.vouch(ctx, url)
 	n.log.Debug("hello", "peer", url)
@@ -573,7 +570,7 @@ func (n *Node) Forget(url string) {
 	if i, ok := slices.BinarySearch(n.known, url); ok {
 		n.known = slices.Concat(n.known[:i], n.known[i+1:])
 	}
-	n.dialects.forget(url)
+	n.states.forget(url)
 }
 
 // List returns the names of the regular files in Dir, sorted, with

@@ -73,8 +73,9 @@ type XMLRPCConfig struct {
 	// proxy settings (peers are reached directly), refuses to connect to
 	// an address no peer can have (unspecified, link-local, multicast,
 	// broadcast: a host name may resolve to one), opens at most 32
-	// connections to one peer at a time (half of DefaultMaxConnsPerAddr:
-	// more calls wait their turn) and is closed by Close.
+	// connections to one peer at a time (an eighth of
+	// DefaultMaxConnsPerAddr: more calls wait their turn) and is closed by
+	// Close.
 	// Redirects are never followed either way.
 	RoundTripper http.RoundTripper
 
@@ -174,7 +175,7 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 			// Under the cap a peer puts on one address's connections
 			// (MaxConnsPerAddr's default), so that a busy node's calls
 			// wait for a connection rather than being cut off.
-			MaxConnsPerHost:       DefaultMaxConnsPerAddr / 2,
+			MaxConnsPerHost:       DefaultMaxConnsPerAddr / 8,
 			IdleConnTimeout:       90 * time.Second,
 			ExpectContinueTimeout: time.Second,
 			// The client asks for gzip and undoes it itself, under the

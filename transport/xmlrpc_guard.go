@@ -23,8 +23,11 @@ const (
 	// value.
 	DefaultReplyStallTimeout = 30 * time.Second
 	// DefaultMaxConnsPerAddr is XMLRPCConfig.MaxConnsPerAddr's zero
-	// value.
-	DefaultMaxConnsPerAddr = 64
+	// value. Several peers may share one address (a host of many nodes,
+	// a NAT, loopback in tests): 30 node processes on one machine that
+	// all know each other, flooding queries at once, went past 64 and
+	// lost peers to the connections cut at accept.
+	DefaultMaxConnsPerAddr = 256
 	// MaxFaultString is the most of a fault string a client keeps: a
 	// longer one is cut to this many bytes, so that a peer's text in an
 	// error or a log line stays small.

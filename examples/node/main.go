@@ -1,8 +1,11 @@
 // Command node runs one filepeer node: the Go counterpart of the book's
 // server.py. It shares DIR at URL, and fetches into DIR for whoever knows
-// SECRET, until it is interrupted (Ctrl-C or SIGTERM).
+// SECRET, until it is interrupted (Ctrl-C or SIGTERM). The secret may come
+// from $FILEPEER_SECRET or a file (-secret-file) instead of the arguments,
+// which every local user can read.
 //
 //	go run ./examples/node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET
+//	FILEPEER_SECRET=s3cret go run ./examples/node http://127.0.0.1:4242 files1
 //	go run ./examples/node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
 //	go run ./examples/node http://127.0.0.1:4242 files1 s3cret
 //
@@ -42,14 +45,17 @@ type env struct {
 	stderr    io.Writer
 	transport transport.Transport // nil: XML-RPC over HTTP
 	started   func(*peer.Node)    // if set, called once the node serves
+	getenv    func(string) string // nil: os.Getenv
 }
 
-const usage = `usage: node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET
-   or: node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
+const usage = `usage: node [-v] [-urls URLFILE] [-advertise URL] [-secret-file FILE] URL DIR [SECRET]
+   or: node [-v] [-urls URLFILE] [-advertise URL] [-secret-file FILE] -url URL -dir DIR [-secret SECRET]
 
 Serves the files of DIR at URL (e.g. http://127.0.0.1:4242) until
 interrupted, and fetches into DIR for whoever knows SECRET. A URL without a
-scheme, such as 127.0.0.1:4242, is taken as http://.`
+scheme, such as 127.0.0.1:4242, is taken as http://. The secret comes from
+SECRET (or -secret), $FILEPEER_SECRET or -secret-file, one of them: every
+local user can read a program's arguments, not the other two.`
 
 func run(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
@@ -60,6 +66,7 @@ func run(ctx context.Context, args []string, e env) error {
 	fs.StringVar(&a.dir, "dir", "", "the shared `directory` (the book's DIR)")
 	fs.StringVar(&a.secret, "secret", "", "the `password` that fetch needs (the book's SECRET)")
 	fs.StringVar(&a.urlFile, "urls", "", "a `file` of peer URLs to say hello to, one a line")
+	secretFile := fs.String("secret-file", "", "read the secret from the first line of `FILE`")
 	fs.StringVar(&a.advertise, "advertise", "", "the `URL` peers reach this node at, if not URL: needed to listen on\nevery interface (http://0.0.0.0:4242, http://[::]:4242)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
@@ -71,14 +78,25 @@ func run(ctx context.Context, args []string, e env) error {
 	given := cli.Given(fs)
 	switch {
 	case given["url"] || given["dir"] || given["secret"]:
-		if a.url == "" || a.dir == "" || a.secret == "" || fs.NArg() != 0 {
-			return cli.Usagef(fs, "give -url, -dir and -secret together, or the book's URL DIR SECRET")
+		if a.url == "" || a.dir == "" || fs.NArg() != 0 {
+			return cli.Usagef(fs, "give -url and -dir together, or the book's URL DIR SECRET")
 		}
-	case fs.NArg() != 3:
+	case fs.NArg() != 2 && fs.NArg() != 3:
 		fs.Usage()
 		return cli.ErrUsage
 	default:
 		a.url, a.dir, a.secret = fs.Arg(0), fs.Arg(1), fs.Arg(2)
+	}
+	getenv := e.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	secret, err := cli.Secret(*secretFile, a.secret, getenv)
+	if err != nil {
+		return err
+	}
+	if secret == "" {
+		return cli.Usagef(fs, "no secret: give SECRET, $%s or -secret-file", cli.SecretEnv)
 	}
 	listen, err := cli.PeerURL(a.url)
 	if err != nil {
@@ -123,7 +141,7 @@ func run(ctx context.Context, args []string, e env) error {
 	node, err := peer.New(peer.Config{
 		URL:       url,
 		Dir:       a.dir,
-		Secret:    a.secret,
+		Secret:    secret,
 		Transport: tr,
 		Logger:    log,
 	})

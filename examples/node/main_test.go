@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"net"
 	"os"
@@ -98,7 +99,7 @@ func TestServes(t *testing.T) {
 func TestBadArguments(t *testing.T) {
 	for name, args := range map[string][]string{
 		"none":                nil,
-		"two":                 {"http://127.0.0.1:4242", t.TempDir()},
+		"two, no secret":      {"http://127.0.0.1:4242", t.TempDir()},
 		"four":                {"http://127.0.0.1:4242", t.TempDir(), "s", "extra"},
 		"unknown flag":        {"-x", "http://127.0.0.1:4242", t.TempDir(), "s"},
 		"half flags":          {"-url", "http://127.0.0.1:4242", "-dir", t.TempDir()},
@@ -107,10 +108,10 @@ func TestBadArguments(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var errOut bytes.Buffer
-			err := run(context.Background(), args, env{stderr: &errOut})
+			err := run(context.Background(), args, env{stderr: &errOut, getenv: noEnv})
 			require.ErrorIs(t, err, cli.ErrUsage)
 			require.Equal(t, 2, cli.ExitCode("node", err, io.Discard))
-			require.Contains(t, errOut.String(), "usage: node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET")
+			require.Contains(t, errOut.String(), "usage: node [-v] [-urls URLFILE] [-advertise URL] [-secret-file FILE] URL DIR [SECRET]")
 		})
 	}
 	t.Run("missing dir", func(t *testing.T) {
@@ -331,4 +332,53 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func noEnv(string) string { return "" }
+
+// TestSecretSources checks that the secret can come from $FILEPEER_SECRET
+// or a file instead of the argument that every local user can read, and
+// that -h says so.
+func TestSecretSources(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(file, []byte("from the file\n"), 0o600))
+	envSecret := func(k string) string {
+		if k == cli.SecretEnv {
+			return "from the env"
+		}
+		return ""
+	}
+	for name, c := range map[string]struct {
+		args   []string
+		getenv func(string) string
+		secret string
+	}{
+		"file":     {[]string{"-secret-file", file, "mem://n", "DIR"}, noEnv, "from the file"},
+		"env":      {[]string{"mem://n", "DIR"}, envSecret, "from the env"},
+		"argument": {[]string{"mem://n", "DIR", "from the argument"}, noEnv, "from the argument"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem := transport.NewMemory()
+			for i, a := range c.args {
+				if a == "DIR" {
+					c.args[i] = shared(t, map[string]string{"here.txt": "here\n"})
+				}
+			}
+			serve(t, c.args, env{stderr: io.Discard, transport: mem, getenv: c.getenv})
+			p, err := mem.Dial("mem://n")
+			require.NoError(t, err)
+			ctx := context.Background()
+			require.ErrorIs(t, p.Fetch(ctx, "here.txt", "wrong"), peer.ErrAccessDenied)
+			require.NoError(t, p.Fetch(ctx, "here.txt", c.secret))
+		})
+	}
+	err := run(context.Background(), []string{"-secret-file", file, "mem://n", t.TempDir(), "arg"}, env{stderr: io.Discard, getenv: noEnv})
+	require.ErrorContains(t, err, "more than one way")
+	err = run(context.Background(), []string{"mem://n", t.TempDir(), "arg"}, env{stderr: io.Discard, getenv: envSecret})
+	require.ErrorContains(t, err, "more than one way")
+
+	var help bytes.Buffer
+	require.ErrorIs(t, run(context.Background(), []string{"-h"}, env{stderr: &help, getenv: noEnv}), flag.ErrHelp)
+	require.Contains(t, help.String(), "$"+cli.SecretEnv)
+	require.Contains(t, help.String(), "-secret-file")
 }

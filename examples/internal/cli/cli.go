@@ -128,3 +128,44 @@ func Usagef(fs *flag.FlagSet, format string, args ...any) error {
 	fs.Usage()
 	return ErrUsage
 }
+
+// SecretEnv is the environment variable from which the programs take a
+// node's secret, so that it stays out of the process's arguments, which
+// every local user can read in /proc/PID/cmdline.
+const SecretEnv = "FILEPEER_SECRET"
+
+// Secret returns a node's secret from whichever one source was given: the
+// file named by file (its first line), the environment variable SecretEnv
+// as getenv reads it, or the book's command-line argument arg. It returns
+// "" if none was given, and an error if more than one was, or if the file
+// cannot be read or holds no secret.
+func Secret(file, arg string, getenv func(string) string) (string, error) {
+	env := getenv(SecretEnv)
+	given := 0
+	for _, s := range []string{file, env, arg} {
+		if s != "" {
+			given++
+		}
+	}
+	switch {
+	case given > 1:
+		return "", fmt.Errorf("the secret was given more than one way (file, $%s, argument): give one", SecretEnv)
+	case file != "":
+		f, err := os.Open(file)
+		if err != nil {
+			return "", fmt.Errorf("secret file: %w", err)
+		}
+		defer f.Close()
+		line, err := bufio.NewReader(io.LimitReader(f, 4<<10)).ReadString('\n')
+		if err != nil && err != io.EOF {
+			return "", fmt.Errorf("secret file %s: %w", file, err)
+		}
+		if line = strings.TrimRight(line, "\r\n"); line == "" {
+			return "", fmt.Errorf("secret file %s: the first line is empty", file)
+		}
+		return line, nil
+	case env != "":
+		return env, nil
+	}
+	return arg, nil
+}

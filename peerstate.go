@@ -1,0 +1,83 @@
+package peer
+
+import (
+	"slices"
+	"sync"
+)
+
+// speech is the language a peer has been heard to speak.
+type speech uint8
+
+const (
+	speechUnknown speech = iota // not learned yet: try the extension
+	speechExt                   // answered an extension call
+	speechBook                  // answered one with a fault: a book node
+)
+
+// peerState is what a node has learned of one peer.
+type peerState struct {
+	// answered: the peer has answered a call (a reply or a fault), or
+	// the node's own program vouched for it (knownroom.go).
+	answered bool
+	speech   speech
+}
+
+// peerStates is what a node has learned of its known peers, by URL. An
+// entry goes with its peer (Forget); entries of peers forgotten while a
+// call to them was in flight are pruned once they outnumber the known
+// peers. Safe for concurrent use.
+type peerStates struct {
+	mu sync.Mutex
+	// guards of
+	of map[string]peerState
+}
+
+func (p *peerStates) get(url string) peerState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.of[url]
+}
+
+// answered records that url answered a call, in speech s if that call
+// taught it (speechUnknown keeps what was known). known, the sorted
+// known peers, bounds what is kept.
+func (p *peerStates) answered(url string, s speech, known []string, maxKnown int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st, ok := p.of[url]
+	if ok && st.answered && (s == speechUnknown || st.speech == s) {
+		return // the common case: nothing new
+	}
+	if p.of == nil {
+		p.of = make(map[string]peerState)
+	}
+	if !ok && len(p.of) >= 2*maxKnown {
+		for u := range p.of {
+			if _, known := slices.BinarySearch(known, u); !known {
+				delete(p.of, u)
+			}
+		}
+	}
+	st.answered = true
+	if s != speechUnknown {
+		st.speech = s
+	}
+	p.of[url] = st
+}
+
+// relearn forgets which language url speaks, keeping that it answered:
+// a peer that says hello again may have been upgraded, or replaced.
+func (p *peerStates) relearn(url string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.of[url]; ok {
+		st.speech = speechUnknown
+		p.of[url] = st
+	}
+}
+
+func (p *peerStates) forget(url string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.of, url)
+}
