@@ -18,13 +18,14 @@ const (
 	// package speaks, as filepeer.info reports it.
 	ExtensionVersion = 1
 
-	methodQuery = "filepeer.query" // query(name, history) with the query's identity
-	methodInfo  = "filepeer.info"  // what the node speaks
+	methodQuery  = "filepeer.query"  // query(name, history) with the query's identity
+	methodSearch = "filepeer.search" // the files whose names match, network-wide
+	methodInfo   = "filepeer.info"   // what the node speaks
 )
 
 // extensionMethods are the extension methods a node serves, as
 // filepeer.info lists them.
-var extensionMethods = []string{methodInfo, methodQuery}
+var extensionMethods = []string{methodInfo, methodQuery, methodSearch}
 
 // Call serves the extension methods to the node's transport.
 func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {
@@ -49,6 +50,30 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 			return nil, fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
 		}
 		return s.n.query(ctx, name, history, id)
+	case methodSearch:
+		if len(args) != 4 {
+			return nil, fmt.Errorf("%s(query, history, id, max) takes 4 arguments (%d given)", method, len(args))
+		}
+		text, err := stringArg(method, "query", args[0])
+		if err != nil {
+			return nil, err
+		}
+		history, err := stringsArg(method, "history", args[1])
+		if err != nil {
+			return nil, err
+		}
+		id, err := stringArg(method, "id", args[2])
+		if err != nil {
+			return nil, err
+		}
+		if !validQueryID(id) {
+			return nil, fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
+		}
+		max, ok := args[3].(int64)
+		if !ok {
+			return nil, fmt.Errorf("%s: max must be an int, not %T", method, args[3])
+		}
+		return s.n.serveSearch(ctx, text, history, id, int(min(max, 1<<20)))
 	case methodInfo:
 		if len(args) != 0 {
 			return nil, fmt.Errorf("%s() takes no arguments (%d given)", method, len(args))

@@ -75,6 +75,10 @@ type Config struct {
 	// time, in URL order, as the book's node does.
 	Fanout int
 
+	// MaxHits caps the hits of one Search, and how many the node sends
+	// for a peer's. If zero, it is DefaultMaxHits (1,000).
+	MaxHits int
+
 	// QueryTimeout bounds the search of a query the node passes on: the
 	// wait for a peer to start sending the file. The file then streams
 	// for as long as it takes. It is also how long the node remembers a
@@ -148,6 +152,7 @@ type Node struct {
 	maxHistory int
 	maxKnown   int
 	fanout     int
+	maxHits    int
 	queryTime  time.Duration
 	tr         transport.Transport
 	ownsTr     bool // tr was made by New, so Close closes it
@@ -157,6 +162,7 @@ type Node struct {
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
 	seen       *seenQueries // the queries handled lately
+	hashes     *hashes      // the files' SHA-256, per version
 	states     peerStates   // what each known peer answered and speaks
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
@@ -194,6 +200,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("peer: Config.MaxHistory is negative (%d)", cfg.MaxHistory)
 	case cfg.MaxKnown < 0:
 		return nil, fmt.Errorf("peer: Config.MaxKnown is negative (%d)", cfg.MaxKnown)
+	case cfg.MaxHits < 0:
+		return nil, fmt.Errorf("peer: Config.MaxHits is negative (%d)", cfg.MaxHits)
 	case cfg.Fanout < 0:
 		return nil, fmt.Errorf("peer: Config.Fanout is negative (%d)", cfg.Fanout)
 	case cfg.QueryTimeout < 0:
@@ -209,6 +217,7 @@ func New(cfg Config) (*Node, error) {
 		maxHistory: cmp.Or(cfg.MaxHistory, DefaultMaxHistory),
 		maxKnown:   cmp.Or(cfg.MaxKnown, DefaultMaxKnown),
 		fanout:     cmp.Or(cfg.Fanout, DefaultFanout),
+		maxHits:    cmp.Or(cfg.MaxHits, DefaultMaxHits),
 		queryTime:  cmp.Or(cfg.QueryTimeout, DefaultQueryTimeout),
 		tr:         cfg.Transport,
 		root:       root,
@@ -228,6 +237,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.log = n.log.With("node", cfg.URL)
 	n.seen = newSeenQueries(n.queryTime)
+	n.hashes = newHashes(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.served = context.WithValue(n.ctx, servedKey{}, n)
 	n.http = transport.NewXMLRPCHandler(server{n})
@@ -584,7 +594,17 @@ func (n *Node) List(ctx context.Context) ([]string, error) {
 	defer n.calls.Done()
 	defer cancel()
 	var names []string
-	err = fs.WalkDir(n.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+	err = n.walk(ctx, func(name string, _ fs.FileInfo) { names = append(names, name) })
+	if err != nil {
+		return nil, fmt.Errorf("peer: list: %w", err)
+	}
+	return names, nil
+}
+
+// walk calls fn, in name order, for each file that List lists, with what
+// a stat of it says (through a symbolic link, for one that stays in Dir).
+func (n *Node) walk(ctx context.Context, fn func(name string, fi fs.FileInfo)) error {
+	return fs.WalkDir(n.root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -600,19 +620,20 @@ func (n *Node) List(ctx context.Context) ([]string, error) {
 			}
 			return nil
 		}
-		if d.Type().IsRegular() {
-			names = append(names, name)
-		} else if d.Type()&fs.ModeSymlink != 0 {
-			if fi, err := n.root.Stat(name); err == nil && fi.Mode().IsRegular() {
-				names = append(names, name)
-			}
+		var fi fs.FileInfo
+		switch {
+		case d.Type().IsRegular():
+			fi, err = d.Info()
+		case d.Type()&fs.ModeSymlink != 0:
+			fi, err = n.root.Stat(name)
+		default:
+			return nil
+		}
+		if err == nil && fi.Mode().IsRegular() {
+			fn(name, fi)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("peer: list: %w", err)
-	}
-	return names, nil
 }
 
 // server is the node as its transport serves it to peers.

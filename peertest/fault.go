@@ -129,7 +129,7 @@ func Fail(err error) Fault {
 // Only narrows the fault to calls of the given methods.
 func (f Fault) Only(methods ...Method) Fault {
 	for _, m := range methods {
-		if !slices.Contains([]Method{MethodQuery, MethodHello, MethodFetch, MethodList}, m) {
+		if !slices.Contains([]Method{MethodQuery, MethodHello, MethodFetch, MethodList, MethodSearch}, m) {
 			f.setBad(fmt.Errorf("peertest: Only(%q): unknown method", m))
 		}
 	}

@@ -137,7 +137,12 @@ const extQuery = "filepeer.query"
 // a query of args' name and history, with its identity; any other method
 // under its own name.
 func traced(method string, args []any) (m Method, name string, history []string, id string) {
-	if method != extQuery || len(args) != 3 {
+	switch {
+	case method == extQuery && len(args) == 3:
+		m = MethodQuery
+	case method == string(MethodSearch) && len(args) == 4:
+		m = MethodSearch
+	default:
 		return Method(method), "", nil, ""
 	}
 	name, _ = args[0].(string)
@@ -151,7 +156,7 @@ func traced(method string, args []any) (m Method, name string, history []string,
 		}
 	}
 	id, _ = args[2].(string)
-	return MethodQuery, name, history, id
+	return m, name, history, id
 }
 
 // Call carries an extension call, traced and subject to faults as the

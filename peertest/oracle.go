@@ -2,8 +2,14 @@ package peertest
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/filepeer/peer"
 )
@@ -203,4 +209,71 @@ func (n *Network) Route(from string, holders ...string) Route {
 		n.tb.Fatal(err)
 	}
 	return r
+}
+
+// SearchHits predicts what a search at from finds, for a query as
+// peer.Node.Search takes it: the files of the nodes within the history
+// limit along links between nodes that speak the extension (book nodes,
+// see Book, are passed over), read from their directories now, each with
+// its size, SHA-256 and the fewest hops to its holder, in Search's order.
+// It fails the test for a query Search would refuse, or a node that
+// cannot be read.
+func (n *Network) SearchHits(from, query string) []peer.Hit {
+	n.tb.Helper()
+	limit := n.MaxHistory() - 1
+	g := n.Graph()
+	dist := map[string]int{from: 0}
+	frontier := []string{from}
+	for hop := 1; hop <= limit && len(frontier) > 0; hop++ {
+		var next []string
+		for _, u := range frontier {
+			for _, v := range g[u] {
+				if _, seen := dist[v]; !seen && !n.opts.isBook(v) {
+					dist[v] = hop
+					next = append(next, v)
+				}
+			}
+		}
+		frontier = next
+	}
+	hash, words := "", []string(nil)
+	if h, ok := strings.CutPrefix(strings.TrimSpace(query), "sha256:"); ok {
+		hash = strings.ToLower(h)
+	} else {
+		words = strings.Fields(strings.ToLower(query))
+	}
+	var hits []peer.Hit
+	for name, hops := range dist {
+		nd := n.Node(name)
+		err := filepath.WalkDir(nd.dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") {
+				return err
+			}
+			rel, _ := filepath.Rel(nd.dir, path)
+			rel = filepath.ToSlash(rel)
+			for _, w := range words {
+				if !strings.Contains(strings.ToLower(rel), w) {
+					return nil
+				}
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(data)
+			h := hex.EncodeToString(sum[:])
+			if hash != "" && h != hash {
+				return nil
+			}
+			hits = append(hits, peer.Hit{Name: rel, Size: int64(len(data)), Hash: h, Peer: nd.url, Hops: hops})
+			return nil
+		})
+		if err != nil {
+			n.tb.Fatalf("peertest: search oracle: %v", err)
+		}
+	}
+	slices.SortFunc(hits, func(a, b peer.Hit) int {
+		return cmp.Or(cmp.Compare(a.Hops, b.Hops), cmp.Compare(a.Name, b.Name), cmp.Compare(a.Peer, b.Peer))
+	})
+	return hits
 }

@@ -23,6 +23,9 @@ const (
 	MethodHello Method = "hello"
 	MethodFetch Method = "fetch"
 	MethodList  Method = "list"
+	// MethodSearch is the extension's search (filepeer.search): the trace
+	// shows its text as Name, with its history and identity.
+	MethodSearch Method = "filepeer.search"
 )
 
 // Call is one call in a network's trace: a node calling another over the
@@ -106,7 +109,7 @@ func (c Call) String() string {
 		caller = "test"
 	}
 	fmt.Fprintf(&b, " %s>%s %s %q", caller, c.Callee, c.Method, c.Name)
-	if c.Method == MethodQuery {
+	if c.Method == MethodQuery || c.Method == MethodSearch {
 		fmt.Fprintf(&b, " [%s] hop %d", strings.Join(c.History, " "), c.Hop())
 	}
 	b.WriteString(": ")
