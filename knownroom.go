@@ -55,8 +55,8 @@ func (n *Node) noteAnswer(url string, err error) {
 }
 
 // evictSilent removes from known, which is full, a peer that has never
-// answered, and reports whether it found one. n.mu must be held.
-func (n *Node) evictSilent() bool {
+// answered, and returns it, or "" if it found none. n.mu must be held.
+func (n *Node) evictSilent() string {
 	a := &n.answers
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -64,10 +64,11 @@ func (n *Node) evictSilent() bool {
 		if _, ok := a.seen[u]; !ok {
 			n.known = slices.Concat(n.known[:i], n.known[i+1:])
 			n.log.Debug("evicted a peer that never answered", "peer", u)
-			return true
+			n.dialects.forget(u)
+			return u
 		}
 	}
-	return false
+	return ""
 }
 
 // vouch marks url as answered if the hello that added it came from the
