@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/filepeer/peer/transport"
 )
 
 // The extension protocol: methods of filepeer's own, beyond the book's,
@@ -21,11 +19,14 @@ const (
 
 	methodQuery = "filepeer.query" // query(name, history) with the query's identity
 	methodInfo  = "filepeer.info"  // what the node speaks
+	methodPing  = "filepeer.ping"  // is the node there: liveness.go
+	methodPeers = "filepeer.peers" // some of its known peers: discovery.go
+	methodBye   = "filepeer.bye"   // a peer is going: leave.go
 )
 
 // extensionMethods are the extension methods a node serves, as
 // filepeer.info lists them.
-var extensionMethods = []string{methodInfo, methodQuery}
+var extensionMethods = []string{methodInfo, methodQuery, methodPing, methodPeers, methodBye}
 
 // speech is what a node knows of the language a peer speaks.
 type speech uint8
@@ -102,8 +103,25 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 			"version":  ExtensionVersion,
 			"methods":  extensionMethods,
 		}, nil
+	case methodPing, methodPeers:
+		if len(args) != 0 {
+			return nil, fmt.Errorf("%s() takes no arguments (%d given)", method, len(args))
+		}
+		if method == methodPing {
+			return true, nil
+		}
+		return s.n.samplePeers(), nil
+	case methodBye:
+		if len(args) != 1 {
+			return nil, fmt.Errorf("%s(url) takes 1 argument (%d given)", method, len(args))
+		}
+		url, err := stringArg(method, "url", args[0])
+		if err != nil {
+			return nil, err
+		}
+		return s.n.bye(ctx, url), nil
 	}
-	return nil, transport.UnknownMethod(method)
+	return s.n.serveMethod(ctx, method, args)
 }
 
 // Open serves the extension methods whose result is file contents.
