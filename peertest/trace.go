@@ -23,6 +23,9 @@ const (
 	MethodHello Method = "hello"
 	MethodFetch Method = "fetch"
 	MethodList  Method = "list"
+	MethodPing  Method = "filepeer.ping"  // liveness
+	MethodPeers Method = "filepeer.peers" // discovery
+	MethodBye   Method = "filepeer.bye"   // a node closing
 )
 
 // Call is one call in a network's trace: a node calling another over the
