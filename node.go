@@ -598,7 +598,7 @@ var errKnown = errors.New("peer: known already")
 func (n *Node) add(ctx context.Context, url string) (evicted string, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	i, ok := slices.BinarySearch(n.known, url)
+	_, ok := slices.BinarySearch(n.known, url)
 	switch {
 	case n.closed:
 		return "", ErrClosed
@@ -613,7 +613,7 @@ func (n *Node) add(ctx context.Context, url string) (evicted string, err error) 
 			return "", fmt.Errorf("peer: hello: already %d known peers", len(n.known))
 		}
 	}
-	i, _ = slices.BinarySearch(n.known, url) // evictSilent may have moved it
+	i, _ := slices.BinarySearch(n.known, url) // after evictSilent, which may have moved it
 	n.known = slices.Insert(slices.Clip(n.known), i, url)
 	n.vouch(ctx, url)
 	n.log.Debug("hello", "peer", url)

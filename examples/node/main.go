@@ -48,7 +48,7 @@ type env struct {
 	started   func(*peer.Node)    // if set, called once the node serves
 }
 
-const usage = `usage: node [-v] [-urls URLFILE] [-peers FILE] [-advertise URL] URL DIR SECRET
+const usage = `usage: node [-v] [-urls URLFILE] [-advertise URL] URL DIR SECRET
    or: node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
 
 Serves the files of DIR at URL (e.g. http://127.0.0.1:4242) until
