@@ -131,7 +131,7 @@ func (n *Node) judge(url string, err error, cancelled bool) {
 	case cancelled:
 	default:
 		n.log.Info("forgetting peer", "peer", url, "err", err)
-		n.Forget(url)
+		n.forgotten(url, err)
 	}
 }
 

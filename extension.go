@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/filepeer/peer/transport"
 )
 
 // The extension protocol: methods of filepeer's own, beyond the book's,
@@ -21,11 +19,14 @@ const (
 	methodQuery  = "filepeer.query"  // query(name, history) with the query's identity
 	methodSearch = "filepeer.search" // the files whose names match, network-wide
 	methodInfo   = "filepeer.info"   // what the node speaks
+	methodPing   = "filepeer.ping"   // is the node there: liveness.go
+	methodPeers  = "filepeer.peers"  // some of its known peers: discovery.go
+	methodBye    = "filepeer.bye"    // a peer is going: leave.go
 )
 
 // extensionMethods are the extension methods a node serves, as
 // filepeer.info lists them.
-var extensionMethods = []string{methodInfo, methodQuery, methodSearch}
+var extensionMethods = []string{methodInfo, methodQuery, methodSearch, methodPing, methodPeers, methodBye}
 
 // Call serves the extension methods to the node's transport.
 func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {
@@ -83,8 +84,25 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 			"version":  ExtensionVersion,
 			"methods":  extensionMethods,
 		}, nil
+	case methodPing, methodPeers:
+		if len(args) != 0 {
+			return nil, fmt.Errorf("%s() takes no arguments (%d given)", method, len(args))
+		}
+		if method == methodPing {
+			return true, nil
+		}
+		return s.n.samplePeers(), nil
+	case methodBye:
+		if len(args) != 1 {
+			return nil, fmt.Errorf("%s(url) takes 1 argument (%d given)", method, len(args))
+		}
+		url, err := stringArg(method, "url", args[0])
+		if err != nil {
+			return nil, err
+		}
+		return s.n.bye(ctx, url), nil
 	}
-	return nil, transport.UnknownMethod(method)
+	return s.n.serveMethod(ctx, method, args)
 }
 
 // Open serves the extension methods whose result is file contents.

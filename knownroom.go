@@ -31,18 +31,33 @@ func (n *Node) noteAnswer(url string, err error, s speech) {
 	n.states.answered(url, s, n.peers(), n.maxKnown)
 }
 
+// noteExtension is noteAnswer for a call of an extension method that
+// every node of the extension has (filepeer.ping, filepeer.peers):
+// success says the peer speaks the extension; a fault, from a peer not
+// known to, says it is a book node.
+func (n *Node) noteExtension(url string, err error) {
+	s := speechExt
+	if err != nil {
+		s = speechUnknown
+		if n.states.get(url).speech == speechUnknown {
+			s = speechBook
+		}
+	}
+	n.noteAnswer(url, err, s)
+}
+
 // evictSilent removes from known, which is full, a peer that has never
-// answered, and reports whether it found one. n.mu must be held.
-func (n *Node) evictSilent() bool {
+// answered, and returns it, or "" if it found none. n.mu must be held.
+func (n *Node) evictSilent() string {
 	for i, u := range n.known {
 		if !n.states.get(u).answered {
 			n.known = slices.Concat(n.known[:i], n.known[i+1:])
 			n.states.forget(u)
 			n.log.Debug("evicted a peer that never answered", "peer", u)
-			return true
+			return u
 		}
 	}
-	return false
+	return ""
 }
 
 // vouch marks url as answered if the hello that added it came from the

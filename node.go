@@ -142,6 +142,42 @@ type Config struct {
 	// Fetch; it should return quickly. A front-end can show a progress bar
 	// with it.
 	Progress func(name string, written int64)
+
+	// PingInterval is how often, from Start to Close, the node checks that
+	// each known peer answers (see liveness.go), with ±10% jitter; a peer
+	// that fails is checked again after a quarter of it. If zero, it is
+	// DefaultPingInterval (30s); if negative, the node pings nobody. A
+	// failed query forgets its peer at once, pinging or not.
+	PingInterval time.Duration
+
+	// PingFailures is how many failed pings in a row make the node forget
+	// a peer. If zero, it is DefaultPingFailures (3).
+	PingFailures int
+
+	// TargetPeers is how many known peers the node keeps, by asking its
+	// peers for theirs (filepeer.peers) every PingInterval while it knows
+	// fewer. It must not exceed MaxKnown. If zero, it is
+	// DefaultTargetPeers (16), or MaxKnown if that is smaller; if
+	// negative, the node discovers no peers.
+	TargetPeers int
+
+	// LeaveTimeout bounds how long Close spends telling the known peers
+	// that the node is going (filepeer.bye). If zero, it is
+	// DefaultLeaveTimeout (2s); if negative, Close tells nobody.
+	LeaveTimeout time.Duration
+
+	// PeersFile, if not empty, names a file where the node keeps its known
+	// peers across restarts: read by Start, which says hello to each, and
+	// written atomically while the node runs and at Close. A missing or
+	// corrupt file is a logged warning and no peers, never a failed
+	// Start. It must not be inside Dir.
+	PeersFile string
+
+	// OnPeer, if not nil, is called when a peer joins the known peers,
+	// leaves or is forgotten, on the goroutine that made the change, with
+	// no lock of the node held; calls may come from several goroutines at
+	// once, and it should return quickly.
+	OnPeer func(PeerEvent)
 }
 
 // Node is a peer of the file-sharing network: it serves the files of its
@@ -168,6 +204,8 @@ type Node struct {
 	hellos     *callerLimits // nil: no limit
 	guesses    *callerLimits // wrong secrets; nil: no limit
 	bounds     fetchBounds
+	living             // pings, discovery, leaving, PeersFile, OnPeer: liveness.go
+	methods    methods // the program's own remote methods: methods.go
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -207,6 +245,9 @@ func New(cfg Config) (*Node, error) {
 	case cfg.QueryTimeout < 0:
 		return nil, fmt.Errorf("peer: Config.QueryTimeout is negative (%v)", cfg.QueryTimeout)
 	}
+	if err := checkLiving(cfg); err != nil {
+		return nil, err
+	}
 	root, err := os.OpenRoot(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("peer: shared directory: %w", err)
@@ -229,6 +270,7 @@ func New(cfg Config) (*Node, error) {
 		guesses:    newCallerLimits(cfg.GuessRate, DefaultGuessRate, GuessBurst),
 		bounds:     newFetchBounds(cfg),
 	}
+	n.living.configure(cfg, n.maxKnown)
 	if n.tr == nil {
 		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
 	}
@@ -253,9 +295,19 @@ func (n *Node) URL() string {
 }
 
 // Start serves the node at its URL over its transport, after sweeping the
-// temporary files an interrupted fetch may have left in Dir. A node starts
-// once.
+// temporary files an interrupted fetch may have left in Dir, then says
+// hello to the peers of Config.PeersFile and starts the node's background
+// work (pings, discovery: see liveness.go), which Close ends. A node
+// starts once.
 func (n *Node) Start() error {
+	if err := n.start(); err != nil {
+		return err
+	}
+	n.awaken()
+	return nil
+}
+
+func (n *Node) start() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -296,7 +348,12 @@ func (n *Node) Close() error {
 	if l != nil {
 		errs = append(errs, l.Close())
 	}
+	n.bg.Wait()
+	if l != nil {
+		n.leave() // after the listener: a peer told checks that nobody answers
+	}
 	n.calls.Wait()
+	n.savePeers()
 	if c, ok := n.tr.(io.Closer); ok && n.ownsTr {
 		errs = append(errs, c.Close())
 	}
@@ -529,26 +586,46 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	if _, err := n.tr.Dial(url); err != nil {
 		return fmt.Errorf("peer: hello: %w", err)
 	}
+	evicted, err := n.add(ctx, url)
+	if evicted != "" {
+		n.forgotten(evicted, nil)
+	}
+	if err == nil {
+		n.emit(PeerJoined, url, nil)
+	} else if errors.Is(err, errKnown) {
+		err = nil
+	}
+	return err
+}
+
+// errKnown is add's word for a URL known already, or the node's own.
+var errKnown = errors.New("peer: known already")
+
+// add is Hello's second half, under n.mu: it returns the peer evicted to
+// make room, if any.
+func (n *Node) add(ctx context.Context, url string) (evicted string, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	_, ok := slices.BinarySearch(n.known, url)
 	switch {
 	case n.closed:
-		return ErrClosed
+		return "", ErrClosed
 	case url == n.url:
-		return nil
+		return "", errKnown
 	case ok:
 		// Said again: the peer may have been upgraded, or replaced.
 		n.states.relearn(url)
-		return nil
-	case len(n.known) >= n.maxKnown && !n.evictSilent():
-		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
+		return "", errKnown
+	case len(n.known) >= n.maxKnown:
+		if evicted = n.evictSilent(); evicted == "" {
+			return "", fmt.Errorf("peer: hello: already %d known peers", len(n.known))
+		}
 	}
-	i, _ := slices.BinarySearch(n.known, url) // after evictSilent, which may move it
+	i, _ := slices.BinarySearch(n.known, url) // after evictSilent, which may have moved it
 	n.known = slices.Insert(slices.Clip(n.known), i, url)
 	n.vouch(ctx, url)
 	n.log.Debug("hello", "peer", url)
-	return nil
+	return evicted, nil
 }
 
 func truncate(s string) string {
@@ -574,13 +651,27 @@ func (n *Node) peers() []string {
 }
 
 // Forget removes url from the known peers, if it is there.
-func (n *Node) Forget(url string) {
+func (n *Node) Forget(url string) { n.forgotten(url, nil) }
+
+// forgotten forgets url and, if it was known, tells OnPeer why (err: the
+// failure that made the node give up on it, or nil).
+func (n *Node) forgotten(url string, err error) {
+	if n.drop(url) {
+		n.emit(PeerForgotten, url, err)
+	}
+}
+
+// drop removes url from the known peers and reports whether it was there.
+func (n *Node) drop(url string) bool {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	if i, ok := slices.BinarySearch(n.known, url); ok {
+	i, ok := slices.BinarySearch(n.known, url)
+	if ok {
 		n.known = slices.Concat(n.known[:i], n.known[i+1:])
 	}
 	n.states.forget(url)
+	n.mu.Unlock()
+	n.vitals.forget(url)
+	return ok
 }
 
 // List returns the names of the regular files in Dir, sorted, with

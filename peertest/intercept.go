@@ -15,6 +15,7 @@ import (
 type nodeTransport struct {
 	net  *Network
 	from string
+	src  *Node // the node whose calls it carries
 	book bool
 }
 
@@ -49,7 +50,7 @@ func (t *nodeTransport) Dial(url string) (transport.Peer, error) {
 	if err != nil {
 		return nil, err
 	}
-	lp := &linkPeer{net: t.net, from: t.from, to: t.net.nameOf(url), url: url, inner: inner}
+	lp := &linkPeer{net: t.net, from: t.from, src: t.src, to: t.net.nameOf(url), url: url, inner: inner}
 	if t.book {
 		return bookOnly{lp}, nil
 	}
@@ -61,6 +62,7 @@ func (t *nodeTransport) Dial(url string) (transport.Peer, error) {
 type linkPeer struct {
 	net      *Network
 	from, to string
+	src      *Node
 	url      string
 	inner    transport.Peer
 }
@@ -69,6 +71,9 @@ type linkPeer struct {
 // the identity of a query that carries one.
 func (p *linkPeer) do(ctx context.Context, m Method, name string, history []string, id string, deliver func(context.Context) error) error {
 	n := p.net
+	if p.src != nil && p.src.down.Load() {
+		return fmt.Errorf("transport: %s: %w", p.url, ErrCrashed) // a crashed host sends nothing
+	}
 	c, ctx := n.trace.begin(ctx, n, p.from, p.to, m, name, history, id)
 	info := func() Call {
 		if c != nil {

@@ -103,6 +103,9 @@ func (n *Network) close() {
 	nodes := slices.Collect(maps.Values(n.nodes))
 	n.mu.Unlock()
 	for _, nd := range nodes {
+		nd.down.Store(true) // the test is over: no byes
+	}
+	for _, nd := range nodes {
 		nd.stop()
 	}
 	if n.opts.baseDir != "" {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/filepeer/peer"
 )
@@ -34,6 +35,10 @@ type Node struct {
 	url    string
 	dir    string
 	secret string
+
+	// down is set while the node crashes or is crashed: the network
+	// carries no call from it, so that a crash says no bye.
+	down atomic.Bool
 
 	mu sync.Mutex
 	// guards p
@@ -67,9 +72,16 @@ func (nd *Node) start() error {
 		URL:        nd.url,
 		Dir:        nd.dir,
 		Secret:     nd.secret,
-		Transport:  &nodeTransport{net: n, from: nd.name, book: book},
+		Transport:  &nodeTransport{net: n, from: nd.name, src: nd, book: book},
 		MaxHistory: n.opts.maxHistory,
 		MaxKnown:   n.opts.maxKnown,
+		// No background work unless the test asks for it (Living), so
+		// that traces hold only the calls a test makes.
+		PingInterval: -1,
+		TargetPeers:  -1,
+	}
+	if n.opts.living > 0 {
+		cfg.PingInterval, cfg.TargetPeers = n.opts.living, 0
 	}
 	if book {
 		cfg.Fanout = 1
@@ -107,10 +119,22 @@ func (nd *Node) stop() bool {
 	return true
 }
 
-// Crash stops the node at once: its calls in flight end, and it is a dead
-// host to its peers (they see transport.ErrUnreachable) until Restart.
-// Crashing a crashed node does nothing.
-func (nd *Node) Crash() { nd.stop() }
+// Crash stops the node at once: its calls in flight end, it sends nothing
+// more (not the bye a closing node sends), and it is a dead host to its
+// peers (they see transport.ErrUnreachable) until Restart. Crashing a
+// crashed node does nothing.
+func (nd *Node) Crash() {
+	nd.down.Store(true)
+	nd.stop()
+}
+
+// Leave closes the node as a program closes it: unlike Crash, it tells its
+// peers it is going (filepeer.bye), and they forget it at once. It is
+// then crashed, as far as Restart and Crashed are concerned.
+func (nd *Node) Leave() {
+	nd.stop()
+	nd.down.Store(true)
+}
 
 // Crashed reports whether the node is crashed.
 func (nd *Node) Crashed() bool { return nd.Peer() == nil }
@@ -122,7 +146,8 @@ func (nd *Node) Crashed() bool { return nd.Peer() == nil }
 func (nd *Node) Restart(mode DirMode) {
 	tb := nd.net.tb
 	tb.Helper()
-	nd.stop()
+	nd.Crash()
+	nd.down.Store(false)
 	if mode == WipeDir {
 		if err := os.RemoveAll(nd.dir); err != nil {
 			tb.Fatalf("peertest: restart %s: %v", nd.name, err)

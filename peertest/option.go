@@ -22,7 +22,8 @@ type options struct {
 	wire       bool
 	book       map[string]bool // nil: none; empty: all
 	baseDir    string
-	err        error // the first bad option, reported by New
+	living     time.Duration // Living's interval; 0: no background work
+	err        error         // the first bad option, reported by New
 }
 
 // defaultTraceLimit keeps enough calls for any test's assertions while
@@ -145,5 +146,21 @@ func BaseDir(dir string) Option {
 			return
 		}
 		o.baseDir = dir
+	}
+}
+
+// Living turns on the nodes' background work, which a network's nodes
+// otherwise do without so that traces hold only a test's own calls: pings
+// every interval (peer.Config.PingInterval) and discovery up to
+// peer.DefaultTargetPeers (TargetPeers 0). Configure can adjust both.
+// Inside a testing/synctest bubble the intervals pass on the bubble's
+// clock, so a test of many of them takes no wall time.
+func Living(interval time.Duration) Option {
+	return func(o *options) {
+		if interval <= 0 {
+			o.fail("Living(%v): the interval must be positive", interval)
+			return
+		}
+		o.living = interval
 	}
 }

@@ -26,6 +26,9 @@ const (
 	// MethodSearch is the extension's search (filepeer.search): the trace
 	// shows its text as Name, with its history and identity.
 	MethodSearch Method = "filepeer.search"
+	MethodPing   Method = "filepeer.ping"  // liveness
+	MethodPeers  Method = "filepeer.peers" // discovery
+	MethodBye    Method = "filepeer.bye"   // a node closing
 )
 
 // Call is one call in a network's trace: a node calling another over the

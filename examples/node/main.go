@@ -9,6 +9,10 @@
 //	go run ./examples/node [-v] [-urls URLFILE] [-advertise URL] -url URL -dir DIR -secret SECRET
 //	go run ./examples/node http://127.0.0.1:4242 files1 s3cret
 //
+// With -peers FILE the node keeps its known peers in FILE, and a restart
+// rejoins them without hellos. On Ctrl-C or SIGTERM it tells its peers it
+// is going, and they forget it at once.
+//
 // A node's URL is both where it listens and what it tells its peers, so a
 // URL such as http://0.0.0.0:4242, which no peer can reach, is refused:
 // to listen on every interface, name the URL peers should use with
@@ -61,12 +65,13 @@ func run(ctx context.Context, args []string, e env) error {
 	fs := flag.NewFlagSet("node", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	verbose := fs.Bool("v", false, "log each call the node serves, and the node's debug records")
-	var a struct{ url, dir, secret, urlFile, advertise string }
+	var a struct{ url, dir, secret, urlFile, advertise, peersFile string }
 	fs.StringVar(&a.url, "url", "", "the `URL` to serve at, e.g. http://127.0.0.1:4242 (the book's URL)")
 	fs.StringVar(&a.dir, "dir", "", "the shared `directory` (the book's DIR)")
 	fs.StringVar(&a.secret, "secret", "", "the `password` that fetch needs (the book's SECRET)")
 	fs.StringVar(&a.urlFile, "urls", "", "a `file` of peer URLs to say hello to, one a line")
 	secretFile := fs.String("secret-file", "", "read the secret from the first line of `FILE`")
+	fs.StringVar(&a.peersFile, "peers", "", "a `file` where the node keeps its known peers across restarts (outside DIR)")
 	fs.StringVar(&a.advertise, "advertise", "", "the `URL` peers reach this node at, if not URL: needed to listen on\nevery interface (http://0.0.0.0:4242, http://[::]:4242)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usage)
@@ -144,6 +149,7 @@ func run(ctx context.Context, args []string, e env) error {
 		Secret:    secret,
 		Transport: tr,
 		Logger:    log,
+		PeersFile: a.peersFile,
 	})
 	if err != nil {
 		return err
