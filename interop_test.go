@@ -375,3 +375,37 @@ func TestInteropPythonCallsTheExtension(t *testing.T) {
 	r = pyCall(t, py, g.URL(), "filepeer.info")
 	require.Equal(t, "dict", r.Type, "%+v", r)
 }
+
+// A search over XML-RPC, with a Python node in the network: hits from
+// every Go node in reach, none from the Python node, which cannot search,
+// nor from the Go node behind it; and the Python node still answers
+// queries, and is kept.
+func TestInteropSearchPassesOverPython(t *testing.T) {
+	py := python3(t)
+	tr := interopTransport(t)
+	ctx := context.Background()
+	g1, g2, g3, p := goNode(t, tr), goNode(t, tr), goNode(t, tr), startPyNode(t, py)
+	require.NoError(t, g1.Hello(ctx, p.url))
+	require.NoError(t, g1.Hello(ctx, g3.URL()))
+	require.NoError(t, g3.Hello(ctx, g1.URL()))
+	pyHello(t, py, p, g2.URL())
+	for _, d := range []string{g1.dir, g2.dir, g3.dir, p.dir} {
+		p := filepath.Join(d, "song.ogg")
+		require.NoError(t, os.WriteFile(p, []byte("la la from "+filepath.Base(d)), 0o644))
+		old := time.Now().Add(-time.Hour)
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	require.NoError(t, g3.Index(ctx))
+	hits, err := g1.Search(ctx, "SONG")
+	require.NoError(t, err)
+	var holders []string
+	for _, h := range hits {
+		holders = append(holders, h.Peer)
+	}
+	require.ElementsMatch(t, []string{g1.URL(), g3.URL()}, holders)
+	require.NotEmpty(t, hits[len(hits)-1].Hash, "g3 had hashed its file")
+
+	r := pyCall(t, py, p.url, "query", "song.ogg")
+	require.Equal(t, "la la from "+filepath.Base(p.dir), string(r.bytes(t)))
+	require.ElementsMatch(t, []string{p.url, g3.URL()}, g1.Known(), "the Python node is kept")
+}

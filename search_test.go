@@ -71,13 +71,13 @@ func TestSearch(t *testing.T) {
 }
 
 // In 1,000-node random graphs, a search returns exactly the hits the
-// oracle predicts, and costs at most a call a directed link: on the
+// oracle predicts, and costs at most a call a directed link (RandomRegular(1000, 6): 6,000): on the
 // bubble's clock, with the same latency on every call, copies arrive in
 // order of their hops.
 func TestSearchMatchesOracleOnRandomGraphs(t *testing.T) {
 	for seed := range uint64(2) {
 		synctest.Test(t, func(t *testing.T) {
-			net := peertest.RandomRegular(t, 1000, 4, peertest.Seed(seed), peertest.TraceLimit(1<<20))
+			net := peertest.RandomRegular(t, 1000, 6, peertest.Seed(seed), peertest.TraceLimit(1<<20))
 			r := rand.New(rand.NewPCG(seed, 2))
 			nodes := net.Nodes()
 			for i := range 60 {
@@ -93,7 +93,8 @@ func TestSearchMatchesOracleOnRandomGraphs(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, net.SearchHits(from, q), hits, "seed %d from %s: %q", seed, from, q)
 					calls := len(net.Trace().Filter(func(c peertest.Call) bool { return c.Method == peertest.MethodSearch }))
-					require.LessOrEqual(t, calls, 4*1000, "seed %d from %s: %q", seed, from, q)
+					t.Logf("seed %d from %s, %q: %d hits, %d calls (6,000 directed links)", seed, from, q, len(hits), calls)
+					require.LessOrEqual(t, calls, 6*1000, "seed %d from %s: %q", seed, from, q)
 				}
 			}
 		})
