@@ -32,43 +32,15 @@ var extensionMethods = []string{methodInfo, methodQuery, methodSearch, methodPin
 func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {
 	switch method {
 	case methodQuery:
-		if len(args) != 3 {
-			return nil, fmt.Errorf("%s(name, history, id) takes 3 arguments (%d given)", method, len(args))
-		}
-		name, err := stringArg(method, "name", args[0])
+		name, history, id, err := routedArgs(method, "name, history, id", args, 3)
 		if err != nil {
 			return nil, err
-		}
-		history, err := stringsArg(method, "history", args[1])
-		if err != nil {
-			return nil, err
-		}
-		id, err := stringArg(method, "id", args[2])
-		if err != nil {
-			return nil, err
-		}
-		if !validQueryID(id) {
-			return nil, fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
 		}
 		return s.n.query(ctx, name, history, id)
 	case methodSearch:
-		if len(args) != 4 {
-			return nil, fmt.Errorf("%s(query, history, id, max) takes 4 arguments (%d given)", method, len(args))
-		}
-		text, err := stringArg(method, "query", args[0])
+		text, history, id, err := routedArgs(method, "query, history, id, max", args, 4)
 		if err != nil {
 			return nil, err
-		}
-		history, err := stringsArg(method, "history", args[1])
-		if err != nil {
-			return nil, err
-		}
-		id, err := stringArg(method, "id", args[2])
-		if err != nil {
-			return nil, err
-		}
-		if !validQueryID(id) {
-			return nil, fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
 		}
 		max, ok := args[3].(int64)
 		if !ok {
@@ -103,6 +75,29 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 		return s.n.bye(ctx, url), nil
 	}
 	return s.n.serveMethod(ctx, method, args)
+}
+
+// routedArgs checks the arguments that the methods which travel as a
+// query does start with: a string (a name, a search), the history and the
+// query's identity; want is how many arguments the method takes, sig how
+// the caller should have written them.
+func routedArgs(method, sig string, args []any, want int) (first string, history []string, id string, err error) {
+	if len(args) != want {
+		return "", nil, "", fmt.Errorf("%s(%s) takes %d arguments (%d given)", method, sig, want, len(args))
+	}
+	if first, err = stringArg(method, "argument 1", args[0]); err != nil {
+		return "", nil, "", err
+	}
+	if history, err = stringsArg(method, "history", args[1]); err != nil {
+		return "", nil, "", err
+	}
+	if id, err = stringArg(method, "id", args[2]); err != nil {
+		return "", nil, "", err
+	}
+	if !validQueryID(id) {
+		return "", nil, "", fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
+	}
+	return first, history, id, nil
 }
 
 // Open serves the extension methods whose result is file contents.
