@@ -146,8 +146,8 @@ func (n *Node) introduce(ctx context.Context, url, self string) bool {
 	if err := n.ping(ctx, url); err != nil {
 		return false
 	}
-	// ctx is the node's own: Hello is not rate-limited, and vouches for
-	// a peer that has just answered.
+	// ctx is the node's own: Hello is not rate-limited, and adds a peer
+	// that has just answered at once.
 	if err := n.Hello(ctx, url); err != nil {
 		n.log.Debug("could not add a discovered peer", "peer", url, "err", err)
 		return false

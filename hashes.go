@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -26,15 +27,12 @@ const hashWorkers = 2
 // within a clock tick of a write, a second write could leave its stamp
 // unchanged, and its hash stale. Safe for concurrent use.
 type hashes struct {
-	n *Node
+	n    *Node
+	work *workQueue
 
 	mu sync.Mutex
-	// guards byName, queue, queued and workers
-	byName  map[string]hashed
-	queue   []string
-	queued  map[string]bool
-	workers int
-	idle    chan struct{} // closed when the queue empties; nil if none waits
+	// guards byName
+	byName map[string]hashed
 
 	reads atomic.Int64 // files read to be hashed, for tests
 }
@@ -46,7 +44,9 @@ type hashed struct {
 }
 
 func newHashes(n *Node) *hashes {
-	return &hashes{n: n, byName: make(map[string]hashed), queued: make(map[string]bool)}
+	h := &hashes{n: n, byName: make(map[string]hashed)}
+	h.work = newWorkQueue(n, hashWorkers, math.MaxInt, h.hash)
+	return h
 }
 
 // lookup returns the hash of name's version stamp, or "" if it has none
@@ -54,44 +54,15 @@ func newHashes(n *Node) *hashes {
 // settled (fi says).
 func (h *hashes) lookup(name string, stamp filestamp.Stamp, fi fs.FileInfo) string {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e, ok := h.byName[name]; ok && e.stamp == stamp {
+	e, ok := h.byName[name]
+	h.mu.Unlock()
+	if ok && e.stamp == stamp {
 		return e.hash
 	}
-	if filestamp.Settled(fi) && !h.queued[name] {
-		h.queued[name] = true
-		h.queue = append(h.queue, name)
-		if h.workers < hashWorkers && h.n.register() == nil {
-			h.workers++
-			go h.work()
-		}
+	if filestamp.Settled(fi) {
+		h.work.add(name)
 	}
 	return ""
-}
-
-// work hashes the queued files until the queue is empty or the node
-// closes.
-func (h *hashes) work() {
-	defer h.n.calls.Done()
-	for {
-		h.mu.Lock()
-		if len(h.queue) == 0 || h.n.ctx.Err() != nil {
-			h.workers--
-			if h.workers == 0 && h.idle != nil {
-				close(h.idle)
-				h.idle = nil
-			}
-			h.mu.Unlock()
-			return
-		}
-		name := h.queue[0]
-		h.queue = h.queue[1:]
-		h.mu.Unlock()
-		h.hash(h.n.ctx, name)
-		h.mu.Lock()
-		delete(h.queued, name)
-		h.mu.Unlock()
-	}
 }
 
 // hash reads name and records its hash, if the file is the same version
@@ -123,26 +94,6 @@ func (h *hashes) hash(ctx context.Context, name string) {
 	h.mu.Unlock()
 }
 
-// wait returns once no file is being hashed or waits to be, or ctx ends.
-func (h *hashes) wait(ctx context.Context) error {
-	h.mu.Lock()
-	if h.workers == 0 {
-		h.mu.Unlock()
-		return nil
-	}
-	if h.idle == nil {
-		h.idle = make(chan struct{})
-	}
-	idle := h.idle
-	h.mu.Unlock()
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // prune drops the hashes of files that are gone: keep says which names
 // are still there.
 func (h *hashes) prune(keep map[string]bool) {
@@ -172,7 +123,7 @@ func (n *Node) Index(ctx context.Context) error {
 		}
 	})
 	if err == nil {
-		err = n.hashes.wait(ctx)
+		err = n.hashes.work.wait(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("peer: index: %w", err)

@@ -55,7 +55,7 @@ func TestHashedOncePerVersion(t *testing.T) {
 	hits, err := n.Search(ctx, "a.txt")
 	require.NoError(t, err)
 	require.Equal(t, []Hit{{Name: "a.txt", Size: 10, Hash: "", Peer: "mem://h"}}, hits, "not hashed yet: no hash, not the old one")
-	require.NoError(t, n.hashes.wait(ctx))
+	require.NoError(t, n.hashes.work.wait(ctx))
 	require.EqualValues(t, 3, n.hashes.reads.Load(), "the search had the changed file hashed in the background")
 	hits, err = n.Search(ctx, "a.txt")
 	require.NoError(t, err)

@@ -140,10 +140,17 @@ func TestInteropPythonClientAgainstGoNode(t *testing.T) {
 	r = pyCall(t, py, g.URL(), "query", "../escape.txt")
 	require.Equal(t, pyResult{Type: "fault", Code: peer.AccessDenied, Message: "Access denied"}, r)
 
+	// A peer is added once it has answered a probe, which a Python node
+	// does (a fault for a method it does not know); a hello of a port
+	// with nothing behind it is refused.
 	r = pyCall(t, py, g.URL(), "hello", "http://127.0.0.1:9")
+	require.Equal(t, "fault", r.Type)
+	require.Contains(t, r.Message, "did not answer like a peer")
+	p := startPyNode(t, py)
+	r = pyCall(t, py, g.URL(), "hello", p.url)
 	require.Equal(t, "int", r.Type)
 	require.EqualValues(t, 0, r.Value)
-	require.Equal(t, []string{"http://127.0.0.1:9"}, g.Known())
+	require.Equal(t, []string{p.url}, g.Known(), "a Python node answers the probe (with a fault), and is added at once")
 
 	r = pyCall(t, py, g.URL(), "fetch", "text.txt", "wrong secret")
 	require.Equal(t, "fault", r.Type)

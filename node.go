@@ -198,6 +198,7 @@ type Node struct {
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
 	seen       *seenQueries // the queries handled lately
+	probes     *workQueue   // peers said hello for over the network, to probe
 	hashes     *hashes      // the files' SHA-256, per version
 	states     peerStates   // what each known peer answered and speaks
 	policy     PeerPolicy
@@ -279,6 +280,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.log = n.log.With("node", cfg.URL)
 	n.seen = newSeenQueries(n.queryTime)
+	n.probes = newWorkQueue(n, probesAtOnce, probesWaiting, n.probe)
 	n.hashes = newHashes(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.served = context.WithValue(n.ctx, servedKey{}, n)
@@ -571,8 +573,10 @@ func (n *Node) openError(name string, err error) error {
 // unspecified, link-local, multicast or broadcast IP) or that
 // Config.PeerPolicy refuses; with ErrLimited for a caller over
 // Config.HelloRate; and when the node already knows as many peers as
-// Config.MaxKnown allows and none it may evict (a peer introduced over the
-// network that has never answered a call makes room for a new one).
+// Config.MaxKnown allows. A hello that came over the network (from a
+// peer, not the node's own program) adds the peer only once it has
+// answered like a peer (see admit.go): so URLs nobody answers at, however
+// many, never crowd out real peers.
 func (n *Node) Hello(ctx context.Context, url string) error {
 	if !n.hellos.allow(ctx) {
 		return fmt.Errorf("peer: hello: %w", ErrLimited)
@@ -586,10 +590,15 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 	if _, err := n.tr.Dial(url); err != nil {
 		return fmt.Errorf("peer: hello: %w", err)
 	}
-	evicted, err := n.add(ctx, url)
-	if evicted != "" {
-		n.forgotten(evicted, nil)
+	if fromNetwork(ctx) && !slices.Contains(n.peers(), url) && url != n.URL() {
+		return n.admit(ctx, url)
 	}
+	return n.join(url)
+}
+
+// join adds url to the known peers: Hello's second half.
+func (n *Node) join(url string) error {
+	err := n.add(url)
 	if err == nil {
 		n.emit(PeerJoined, url, nil)
 	} else if errors.Is(err, errKnown) {
@@ -601,31 +610,26 @@ func (n *Node) Hello(ctx context.Context, url string) error {
 // errKnown is add's word for a URL known already, or the node's own.
 var errKnown = errors.New("peer: known already")
 
-// add is Hello's second half, under n.mu: it returns the peer evicted to
-// make room, if any.
-func (n *Node) add(ctx context.Context, url string) (evicted string, err error) {
+// add puts url among the known peers, under n.mu.
+func (n *Node) add(url string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	_, ok := slices.BinarySearch(n.known, url)
+	i, ok := slices.BinarySearch(n.known, url)
 	switch {
 	case n.closed:
-		return "", ErrClosed
+		return ErrClosed
 	case url == n.url:
-		return "", errKnown
+		return errKnown
 	case ok:
 		// Said again: the peer may have been upgraded, or replaced.
 		n.states.relearn(url)
-		return "", errKnown
+		return errKnown
 	case len(n.known) >= n.maxKnown:
-		if evicted = n.evictSilent(); evicted == "" {
-			return "", fmt.Errorf("peer: hello: already %d known peers", len(n.known))
-		}
+		return fmt.Errorf("peer: hello: already %d known peers", len(n.known))
 	}
-	i, _ := slices.BinarySearch(n.known, url) // after evictSilent, which may have moved it
 	n.known = slices.Insert(slices.Clip(n.known), i, url)
-	n.vouch(ctx, url)
 	n.log.Debug("hello", "peer", url)
-	return evicted, nil
+	return nil
 }
 
 func truncate(s string) string {

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"errors"
 	"slices"
 	"sync"
 )
@@ -16,8 +17,8 @@ const (
 
 // peerState is what a node has learned of one peer.
 type peerState struct {
-	// answered: the peer has answered a call (a reply or a fault), or
-	// the node's own program vouched for it (knownroom.go).
+	// answered: the peer has answered a call (a reply or a fault).
+	// Discovery hands such peers on first.
 	answered bool
 	speech   speech
 }
@@ -80,4 +81,33 @@ func (p *peerStates) forget(url string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.of, url)
+}
+
+// noteAnswer records the outcome of a call to the known peer at url: a
+// reply or a fault is an answer, any other error (a refused connection, a
+// timeout, garbage) is not; s is the language the call taught, if any.
+// It is safe for concurrent use and cheap enough for every call.
+func (n *Node) noteAnswer(url string, err error, s speech) {
+	var f *Fault
+	if err != nil && !errors.As(err, &f) {
+		return
+	}
+	// Read before the states are locked: Hello holds n.mu while it
+	// locks them.
+	n.states.answered(url, s, n.peers(), n.maxKnown)
+}
+
+// noteExtension is noteAnswer for a call of an extension method that
+// every node of the extension has (filepeer.ping, filepeer.peers):
+// success says the peer speaks the extension; a fault, from a peer not
+// known to, says it is a book node.
+func (n *Node) noteExtension(url string, err error) {
+	s := speechExt
+	if err != nil {
+		s = speechUnknown
+		if n.states.get(url).speech == speechUnknown {
+			s = speechBook
+		}
+	}
+	n.noteAnswer(url, err, s)
 }

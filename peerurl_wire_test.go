@@ -57,7 +57,10 @@ func TestHelloRefusesNonPeerURLs(t *testing.T) {
 	require.Zero(t, hits.Load())
 	require.NotContains(t, logs.String(), "hunter2")
 
-	// A peer's address is still welcome.
-	require.NoError(t, client.Hello(context.Background(), victim.URL))
-	require.Equal(t, []string{victim.URL}, n.Known())
+	// A peer's address is still welcome, once the peer has answered a
+	// probe; an HTTP server that is no peer is not.
+	require.ErrorContains(t, client.Hello(context.Background(), victim.URL), "did not answer like a peer")
+	real := startNode(t, xr, "http://"+freeAddr(t))
+	require.NoError(t, client.Hello(context.Background(), real.URL()))
+	require.Equal(t, []string{real.URL()}, n.Known())
 }

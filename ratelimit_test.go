@@ -31,18 +31,20 @@ func from(ip string) context.Context {
 func TestHelloRateLimit(t *testing.T) {
 	n := memNode(t, Config{})
 	a := from("10.0.0.1")
+	// Nothing answers at these URLs: each hello is refused for that
+	// (ErrNoAnswer) until the caller is over its limit (ErrLimited).
 	for i := range HelloBurst {
-		require.NoError(t, n.Hello(a, fmt.Sprintf("mem://p%d", i)))
+		require.ErrorIs(t, n.Hello(a, fmt.Sprintf("mem://p%d", i)), ErrNoAnswer)
 	}
 	require.ErrorIs(t, n.Hello(a, "mem://one-more"), ErrLimited)
 	require.NotContains(t, n.Known(), "mem://one-more")
 	// Another caller, and the node's own program, are not held back.
-	require.NoError(t, n.Hello(from("10.0.0.2"), "mem://other"))
+	require.ErrorIs(t, n.Hello(from("10.0.0.2"), "mem://other"), ErrNoAnswer)
 	require.NoError(t, n.Hello(context.Background(), "mem://own"))
 
 	unlimited := memNode(t, Config{HelloRate: -1})
 	for i := range 3 * HelloBurst {
-		require.NoError(t, unlimited.Hello(a, fmt.Sprintf("mem://p%d", i)))
+		require.ErrorIs(t, unlimited.Hello(a, fmt.Sprintf("mem://p%d", i)), ErrNoAnswer)
 	}
 }
 

@@ -2,9 +2,11 @@ package peer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,8 +48,8 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 	for i := range 500 {
 		err := flood.Hello(ctx, fmt.Sprintf("http://127.0.0.1:%d", 10000+i))
 		switch {
-		case err == nil:
-			accepted++
+		case errors.Is(err, peer.ErrNoAnswer) || strings.Contains(err.Error(), "did not answer"):
+			accepted++ // taken, and probed: nothing answers there
 		default:
 			require.ErrorContains(t, err, "too many calls")
 			limited++
@@ -57,7 +59,8 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 	require.LessOrEqual(t, accepted, peer.HelloBurst+int(time.Since(start).Seconds())+1)
 	require.Positive(t, limited)
 
-	// Made-up peers from many addresses fill the list...
+	// Made-up peers from many addresses, which answer nothing, never get
+	// in (each is probed, in the background)...
 	for i := range 4 {
 		c, err := clientFrom(t, fmt.Sprintf("127.0.0.%d", 10+i)).Dial(n.URL())
 		require.NoError(t, err)
@@ -65,13 +68,12 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 			c.Hello(ctx, fmt.Sprintf("http://127.0.%d.%d:1", 10+i, j+1))
 		}
 	}
-	require.Len(t, n.Known(), maxKnown)
-	// ...and a real one still gets in.
+	// ...and a real one does.
 	real := startNode(t, xr, "http://"+freeAddr(t))
 	c, err := clientFrom(t, "127.0.0.2").Dial(n.URL())
 	require.NoError(t, err)
 	require.NoError(t, c.Hello(ctx, real.URL()))
-	require.Contains(t, n.Known(), real.URL())
+	require.Equal(t, []string{real.URL()}, n.Known())
 }
 
 // TestWrongSecretsLimited checks the row of 6,145 guesses a

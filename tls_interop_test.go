@@ -21,7 +21,7 @@ const pyTLSClient = `
 import json, ssl, sys, xmlrpc.client
 ctx = ssl.create_default_context(cafile=sys.argv[1])
 p = xmlrpc.client.ServerProxy(sys.argv[2], context=ctx)
-out = [p.query("tls.txt"), p.hello("https://127.0.0.1:1")]
+out = [p.query("tls.txt"), p.hello(sys.argv[2])]  # its own URL: 0, and not added
 try:
     p.query("missing.txt")
 except xmlrpc.client.Fault as f:
