@@ -487,9 +487,9 @@ func TestSearch(t *testing.T) {
 	require.Contains(t, body, `<input id="q" name="q" type="search" value="report">`)
 	rows := strings.Split(body[strings.Index(body, "<tbody>"):strings.Index(body, "</tbody>")], "<tr>")[1:]
 	require.Len(t, rows, 2)
-	require.Contains(t, rows[0], `<td>my report.txt</td><td class="num">4 bytes</td><td>here</td><td class="num">0</td>`)
+	require.Contains(t, rows[0], `<td class="name">my report.txt</td><td class="num">4 bytes</td><td class="holder">here</td><td class="num">0</td>`)
 	require.NotContains(t, rows[0], "<button", "nothing to fetch for a file here")
-	require.Contains(t, rows[1], `<td>Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td>mem://other</td><td class="num">1</td>`)
+	require.Contains(t, rows[1], `<td class="name">Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td class="holder">mem://other</td><td class="num">1</td>`)
 	require.Contains(t, rows[1], `<input type="hidden" name="name" value="Report &lt;2026&gt;.txt">`)
 	require.Contains(t, rows[1], `<button type="submit">Fetch</button>`)
 
@@ -501,7 +501,7 @@ func TestSearch(t *testing.T) {
 	f.page.fetches.Wait()
 	body = f.get(t, resp.Header.Get("Location"))
 	require.Contains(t, status(t, body, "fetch-status"), ">Fetched Report &lt;2026&gt;.txt.</p>")
-	require.Contains(t, body, `<td>Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td>here</td>`, "now here too")
+	require.Contains(t, body, `<td class="name">Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td class="holder">here</td>`, "now here too")
 	got, err := os.ReadFile(filepath.Join(f.dir, "Report <2026>.txt"))
 	require.NoError(t, err)
 	require.Equal(t, "theirs", string(got))
