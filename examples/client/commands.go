@@ -29,18 +29,28 @@ type client struct {
 	interrupt <-chan os.Signal
 
 	ran, failed int // commands run, and how many of them failed
+
+	// hits are the results the last search listed, for fetch N.
+	hits []peer.Hit
 }
 
 const helpText = `Commands:
-  fetch NAME   find the file NAME on the network and store it here
-  query NAME   find the file NAME, here or on the network, and tell its size
-  list         list the files shared here
-  known        list the known peers
-  hello URL    introduce this node to the peer at URL
-  help         show this help
-  exit         leave (so does end of input)
-A NAME is the rest of the line, so it may hold spaces. Ctrl-C stops the
-command running.
+  search WORDS   list, numbered, the files here and on the network whose
+                 names hold every word, case aside ("sha256:HEX" finds
+                 files by their contents)
+  fetch N        fetch result N of the last search
+  fetch NAME     find the file NAME on the network and store it here
+  fetch -- NAME  the same, for a NAME made of digits
+  query NAME     tell who holds the file NAME, here or on the network, and
+                 its size
+  list           list the files shared here
+  known          list the known peers
+  hello URL      introduce this node to the peer at URL
+  help           show this help
+  exit           leave (so does end of input)
+A NAME is the rest of the line, so it may hold spaces. "fetch 2" fetches
+result 2 when the last search listed at least 2 results, and otherwise the
+file named 2. Ctrl-C stops the command running.
 `
 
 // errExit is what the exit command returns.
@@ -115,6 +125,8 @@ func (c *client) do(ctx context.Context, line string) error {
 		switch cmd {
 		case "fetch", "query":
 			return fmt.Errorf("usage: %s NAME", cmd)
+		case "search":
+			return errors.New("usage: search WORDS")
 		case "hello":
 			return fmt.Errorf("usage: %s URL", cmd)
 		}
@@ -123,8 +135,10 @@ func (c *client) do(ctx context.Context, line string) error {
 	case "":
 	case "help", "?":
 		fmt.Fprint(c.out, helpText)
+	case "search":
+		return c.search(ctx, arg)
 	case "fetch":
-		return c.fetch(ctx, arg)
+		return c.fetchArg(ctx, arg)
 	case "query":
 		return c.query(ctx, arg)
 	case "list":
@@ -158,29 +172,6 @@ func (c *client) fetch(ctx context.Context, name string) error {
 		return c.failure("fetch", name, err)
 	}
 	fmt.Fprintf(c.out, "Fetched %s.\n", name)
-	return nil
-}
-
-func (c *client) query(ctx context.Context, name string) error {
-	local := c.isLocal(name)
-	var size countWriter
-	err := c.withProgress("querying "+name, &size, func() error {
-		body, err := c.node.QueryReader(ctx, name, nil)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		_, err = io.Copy(&size, body)
-		return err
-	})
-	switch {
-	case err != nil:
-		return c.failure("query", name, err)
-	case local:
-		fmt.Fprintf(c.out, "%s is here, in %s: %s.\n", name, c.dir, cli.Size(size.n.Load()))
-	default:
-		fmt.Fprintf(c.out, "%s is on the network: %s.\n", name, cli.Size(size.n.Load()))
-	}
 	return nil
 }
 

@@ -93,7 +93,8 @@ func TestWalkthrough(t *testing.T) {
 		"Fetched my notes.txt.",
 		"You have test.txt already.",
 		"mine.txt is here, in " + dir + ": 10 bytes.",
-		"test.txt is here, in " + dir + ": 15 bytes.", // fetched, so now local
+		"test.txt is here, in " + dir + ": 15 bytes.", // fetched, so now here too
+		"test.txt is at mem://b, 1 hop away: 15 bytes.",
 		"mine.txt\nmy notes.txt\ntest.txt",
 		"mem://b", // the failed broadcast for fooo made the node forget the dead peer
 	}, "\n")+"\n"+helpText, out)
@@ -133,7 +134,7 @@ func TestQueryFromNetwork(t *testing.T) {
 	startPeer(t, mem, "mem://b", map[string]string{"big.bin": strings.Repeat("x", 20_000)})
 	out, errOut, err := runClient(t, mem, []string{writeURLFile(t), t.TempDir(), "mem://a"},
 		"query big.bin\nhello mem://b\nquery big.bin\nlist\nknown\nhello not a url\n")
-	require.Equal(t, "Peer mem://b is up.\nbig.bin is on the network: 19.5 KiB (20000 bytes).\nNo files in ", out[:strings.LastIndex(out, "No files in ")+len("No files in ")])
+	require.Equal(t, "Peer mem://b is up.\nbig.bin is at mem://b, 1 hop away: 19.5 KiB (20000 bytes).\nNo files in ", out[:strings.LastIndex(out, "No files in ")+len("No files in ")])
 	require.True(t, strings.HasSuffix(out, "mem://b\n"), "%q", out)
 	require.Equal(t, "Couldn't find the file big.bin\nhello: \"not a url\" is not a node's URL; give one such as http://127.0.0.1:4242\n", errOut)
 	require.EqualError(t, err, "2 of 6 commands failed")
@@ -389,4 +390,99 @@ func TestBinaryCtrlC(t *testing.T) {
 	require.Equal(t, 1, exit.ExitCode())
 	require.Equal(t, "No files in "+dir+".\n", out.String())
 	require.Equal(t, "Peer "+other.URL+" is up.\nInterrupted: fetch test.txt\nclient: 1 of 2 commands failed\n", errOut.String())
+}
+
+// TestSearch: search lists the files of the network, numbered, nearest
+// first; fetch N fetches one of them, and fetch -- N a file named N.
+func TestSearch(t *testing.T) {
+	mem := transport.NewMemory()
+	b := startPeer(t, mem, "mem://b", map[string]string{"Report 2026.txt": "b's report", "report.txt": "r", "2": "two", "shared.txt": "b's copy"})
+	startPeer(t, mem, "mem://c", map[string]string{"annual report.pdf": strings.Repeat("x", 20_000)})
+	require.NoError(t, b.Hello(context.Background(), "mem://c"))
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "my report.txt"), []byte("mine"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "shared.txt"), []byte("my copy"), 0o644))
+
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://b"), dir, "mem://a"}, strings.Join([]string{
+		"search REPORT",
+		"fetch 2",
+		"fetch 1",
+		"fetch 9",
+		"fetch -- 2",
+		"fetch 2", // still result 2
+		"fetch --",
+		"query annual report.pdf",
+		"query shared.txt",
+		"query report", // only longer names hold it
+		"search nothing like it",
+		"fetch 1",
+		"search",
+		"search " + strings.Repeat("w ", 17),
+		"search sha256:xyz",
+	}, "\n")+"\n")
+
+	require.Equal(t, strings.Join([]string{
+		"#  NAME               SIZE                    HOLDER   HOPS",
+		"1  my report.txt      4 bytes                 (here)   0",
+		"2  Report 2026.txt    10 bytes                mem://b  1",
+		"3  report.txt         1 byte                  mem://b  1",
+		"4  annual report.pdf  19.5 KiB (20000 bytes)  mem://c  2",
+		"Fetched Report 2026.txt.",
+		"You have my report.txt already.",
+		"Fetched 2.",
+		"You have Report 2026.txt already.",
+		"annual report.pdf is at mem://c, 2 hops away: 19.5 KiB (20000 bytes).",
+		"shared.txt is here, in " + dir + ": 7 bytes.",
+		"shared.txt is at mem://b, 1 hop away: 8 bytes.",
+		"No file matches nothing like it.",
+	}, "\n")+"\n", out)
+	require.Equal(t, strings.Join([]string{
+		"Peer mem://b is up.",
+		"Couldn't find the file 9 (the last search listed 4 results; fetch -- 9 fetches the file named 9)",
+		"usage: fetch -- NAME",
+		"Couldn't find the file report",
+		"Couldn't find the file 1", // no results listed: no hint
+		"usage: search WORDS",
+		"Can't search for " + strings.Repeat("w ", 17)[:33] + ": more than 16 words.",
+		`Can't search for sha256:xyz: "xyz" is not a hex SHA-256.`,
+	}, "\n")+"\n", errOut)
+	require.Equal(t, failedError{failed: 7, ran: 15}, err)
+
+	for name, want := range map[string]string{"Report 2026.txt": "b's report", "2": "two"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, want, string(got))
+	}
+}
+
+// book is a peer that speaks only the book's protocol: it cannot be
+// searched, and holds old.txt.
+type book struct{}
+
+func (book) Query(_ context.Context, name string, _ []string) (io.ReadCloser, error) {
+	if name != "old.txt" {
+		return nil, &peer.Fault{Code: peer.Unhandled, Message: "Couldn't handle the query"}
+	}
+	return io.NopCloser(strings.NewReader("old\n")), nil
+}
+
+func (book) Hello(context.Context, string) error { return nil }
+
+func (book) Fetch(context.Context, string, string) error {
+	return &peer.Fault{Code: peer.AccessDenied, Message: "Access denied"}
+}
+
+// TestQueryBookNode: a search does not reach a book node, so query falls
+// back on the book's query, which tells that the file is there but not
+// where.
+func TestQueryBookNode(t *testing.T) {
+	mem := transport.NewMemory()
+	l, err := mem.Listen("mem://old", book{})
+	require.NoError(t, err)
+	defer l.Close()
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://old"), t.TempDir(), "mem://a"},
+		"search old\nquery old.txt\nquery sha256:"+strings.Repeat("0", 64)+"\n")
+	require.Equal(t, "No file matches old.\nold.txt is on the network, on a node that cannot search: 4 bytes.\n", out)
+	require.Equal(t, "Peer mem://old is up.\nCouldn't find the file sha256:"+strings.Repeat("0", 64)+"\n", errOut)
+	require.EqualError(t, err, "1 of 3 commands failed")
 }

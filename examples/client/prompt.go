@@ -49,6 +49,7 @@ func (c *client) completer() readline.AutoCompleter {
 	}
 	known := func(string) []string { return c.node.Known() }
 	return readline.NewPrefixCompleter(
+		readline.PcItem("search"),
 		readline.PcItem("fetch"),
 		readline.PcItem("query", readline.PcItemDynamic(local)),
 		readline.PcItem("list"),

@@ -153,12 +153,73 @@ func TestBrowser(t *testing.T) {
 		require.Positive(t, page.shot.count(errorBackground), "the red line shows")
 	}
 
+	// Search, and fetch a row of the results: the fetch runs as the
+	// Fetch form's does, and the table comes back with the copy here.
+	f.peer(t, "mem://other", map[string]string{"report 2026.txt": "the report\n", "old report.txt": "old\n"})
+	require.NoError(t, chromedp.Do(again,
+		chromedp.SendKeys(chromedp.ID("url"), "mem://other"),
+		chromedp.Click(chromedp.ID("hello-button")),
+		chromedp.WaitVisible(line("hello-status", "ok", "Added mem://other: it answers.")),
+		chromedp.SendKeys(chromedp.ID("q"), "REPORT"),
+		chromedp.Click(chromedp.ID("search-button")),
+		chromedp.WaitVisible(line("search-status", "status", `2 files match "REPORT".`)),
+	))
+	require.Equal(t, [][]string{
+		{"Name", "Size", "Holder", "Hops", ""},
+		{"old report.txt", "4 bytes", "mem://other", "1", "Fetch"},
+		{"report 2026.txt", "11 bytes", "mem://other", "1", "Fetch"},
+	}, cells(t, again))
+	require.NoError(t, chromedp.Do(again,
+		chromedp.Click(`//table[@id="hits"]//tr[td[1]="report 2026.txt"]//button`),
+		chromedp.WaitVisible(line("fetch-status", "ok", "Fetched report 2026.txt.")),
+		chromedp.WaitVisible(`//table[@id="hits"]//tr[td[1]="report 2026.txt" and td[3]="here"]`),
+	))
+	got, err = os.ReadFile(filepath.Join(f.dir, "report 2026.txt"))
+	require.NoError(t, err, "the row's fetch stored the file")
+	require.Equal(t, "the report\n", string(got))
+	require.Equal(t, [][]string{
+		{"Name", "Size", "Holder", "Hops", ""},
+		{"report 2026.txt", "11 bytes", "here", "0", ""}, // nothing to fetch
+		{"old report.txt", "4 bytes", "mem://other", "1", "Fetch"},
+		{"report 2026.txt", "11 bytes", "mem://other", "1", "Fetch"},
+	}, cells(t, again), "the search is run again, nearest first")
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("search-%d", width), width)
+		page.requireLayout(t)
+		page.requireSearchLayout(t)
+		require.Equal(t, "Fetched report 2026.txt.", page.FetchStatus.Text)
+		require.Equal(t, `3 files match "REPORT".`, page.SearchStatus.Text)
+		require.Contains(t, page.Hits.Text, "old report.txt")
+		require.Zero(t, page.Errors, "no error shown")
+		require.Positive(t, page.shot.count(okBackground), "the green line shows")
+		require.Zero(t, page.shot.count(errorBackground), "no red line shows")
+	}
+
+	// A bad search: the reason, in words, beside the search form.
+	require.NoError(t, chromedp.Do(again,
+		chromedp.SetValue(chromedp.ID("q"), "sha256:xyz"),
+		chromedp.Click(chromedp.ID("search-button")),
+		chromedp.WaitVisible(line("search-status", "error", "Can't search for")),
+	))
+	require.Equal(t, `Can't search for "sha256:xyz": "xyz" is not a hex SHA-256.`, text(again, "search-status"))
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("search-error-%d", width), width)
+		page.requireLayout(t)
+		require.Zero(t, page.Hits.Width, "no table")
+		require.GreaterOrEqual(t, page.SearchStatus.Top, page.Search.Bottom-1, "the search status under its form")
+		require.Less(t, page.SearchStatus.Top-page.Search.Bottom, 30.0, "and right under it")
+		require.Equal(t, "Fetched report 2026.txt.", page.FetchStatus.Text, "the fetch's result stays")
+		require.Equal(t, 1, page.Errors)
+		require.Positive(t, page.shot.count(errorBackground), "the red line shows")
+	}
+
 	// A second browser (a fresh profile's context) sees no one's results.
 	other, closeOther := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
 	defer closeOther()
 	require.NoError(t, chromedp.Do(other, chromedp.Navigate(f.srv.URL)))
 	require.Empty(t, text(other, "fetch-status"))
 	require.Empty(t, text(other, "hello-status"))
+	require.Empty(t, text(other, "search-status"))
 	require.NoError(t, chromedp.Cancel(other))
 	require.NoError(t, chromedp.Cancel(again))
 
@@ -179,6 +240,7 @@ type layout struct {
 	Fetch, FetchStatus, Name, FetchBtn box
 	FilesHeading                       box
 	Hello, HelloStatus, URL, HelloBtn  box
+	Search, SearchStatus, Query, Hits  box // Hits is zero without a table
 	Errors                             int // elements showing an error
 	shot                               screenshot
 }
@@ -186,12 +248,13 @@ type layout struct {
 const measure = `(() => {
   const box = el => { const r = el.getBoundingClientRect();
     return {Left: r.left, Right: r.right, Top: r.top, Bottom: r.bottom, Width: r.width, Text: el.textContent.trim()}; };
-  const id = s => box(document.getElementById(s));
+  const id = s => { const el = document.getElementById(s); return el ? box(el) : {}; };
   const h2 = [...document.querySelectorAll("h2")].find(h => h.textContent === "Files here");
   return {Width: window.innerWidth, ScrollWidth: document.documentElement.scrollWidth,
     Fetch: id("fetch"), FetchStatus: id("fetch-status"), Name: id("name"), FetchBtn: id("fetch-button"),
     FilesHeading: box(h2),
     Hello: id("hello"), HelloStatus: id("hello-status"), URL: id("url"), HelloBtn: id("hello-button"),
+    Search: id("search"), SearchStatus: id("search-status"), Query: id("q"), Hits: id("hits"),
     Errors: document.querySelectorAll(".error").length};
 })()`
 
@@ -238,6 +301,31 @@ func (p layout) requireLayout(t *testing.T) {
 	require.LessOrEqual(t, p.FetchStatus.Bottom, p.FilesHeading.Top, "and above the files")
 	require.GreaterOrEqual(t, p.HelloStatus.Top, p.Hello.Bottom-1, "the peer status under its form")
 	require.Less(t, p.HelloStatus.Top-p.Hello.Bottom, 30.0, "and right under it")
+}
+
+// requireSearchLayout checks that the search form and its results table
+// fit the window, are not collapsed, and sit in order: form, status, table.
+func (p layout) requireSearchLayout(t *testing.T) {
+	t.Helper()
+	column := min(p.Width, 42*16) - 2*16
+	for name, b := range map[string]box{"search form": p.Search, "query": p.Query, "search status": p.SearchStatus, "results": p.Hits} {
+		require.GreaterOrEqual(t, b.Left, 0.0, "%s at %v px", name, p.Width)
+		require.LessOrEqual(t, b.Right, p.Width, "%s at %v px", name, p.Width)
+	}
+	require.Greater(t, p.Query.Width, 0.4*column, "query field at %v px", p.Width)
+	require.Greater(t, p.Hits.Width, 0.9*column, "results table at %v px", p.Width)
+	require.GreaterOrEqual(t, p.SearchStatus.Top, p.Search.Bottom-1, "the search status under its form")
+	require.Less(t, p.SearchStatus.Top-p.Search.Bottom, 30.0, "and right under it")
+	require.GreaterOrEqual(t, p.Hits.Top, p.SearchStatus.Bottom-1, "the table under the status")
+	require.LessOrEqual(t, p.Hits.Bottom, p.FilesHeading.Top, "and above the files")
+}
+
+// cells returns the text of the results table's cells, row by row.
+func cells(t *testing.T, ctx context.Context) [][]string {
+	t.Helper()
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](`[...document.querySelectorAll("#hits tr")].map(tr => [...tr.cells].map(c => c.textContent.trim()))`))
+	require.NoError(t, err)
+	return rows
 }
 
 // screenshot is a decoded screenshot.

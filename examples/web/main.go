@@ -1,6 +1,7 @@
 // Command web is chapter 28's GUI as a web page: it starts a node at URL
 // sharing DIR and serves, on loopback only, a page with the node's files,
-// a field and a Fetch button, and the known peers with a form to add one.
+// a field and a Fetch button, a search of the network whose results each
+// have a Fetch button, and the known peers with a form to add one.
 // Fetches run in the node, so closing the tab does not stop them; each
 // browser sees how its own actions went, beside the form it used.
 //

@@ -469,3 +469,60 @@ func TestBadArguments(t *testing.T) {
 	require.Equal(t, 1, cli.ExitCode("web", err, &errOut))
 	require.Contains(t, errOut.String(), "web: URL file: open")
 }
+
+// TestSearch: the page searches the network, shows a table of what it
+// found, fetches a row, and says in words, beside the search form, what
+// was wrong with a search.
+func TestSearch(t *testing.T) {
+	f := newFixture(t, map[string]string{"my report.txt": "mine"})
+	f.peer(t, "mem://other", map[string]string{"Report <2026>.txt": "theirs", "notes.txt": "n"})
+	require.NoError(t, f.node.Hello(context.Background(), "mem://other"))
+
+	body := f.get(t, "/")
+	require.Contains(t, body, `<p id="search-status" role="status" class="status "></p>`, "no search yet")
+	require.NotContains(t, body, `<table id="hits">`)
+
+	body = f.get(t, "/?q=+report+")
+	require.Contains(t, status(t, body, "search-status"), `class="status ">2 files match &#34;report&#34;.</p>`)
+	require.Contains(t, body, `<input id="q" name="q" type="search" value="report">`)
+	rows := strings.Split(body[strings.Index(body, "<tbody>"):strings.Index(body, "</tbody>")], "<tr>")[1:]
+	require.Len(t, rows, 2)
+	require.Contains(t, rows[0], `<td class="name">my report.txt</td><td class="num">4 bytes</td><td class="holder">here</td><td class="num">0</td>`)
+	require.NotContains(t, rows[0], "<button", "nothing to fetch for a file here")
+	require.Contains(t, rows[1], `<td class="name">Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td class="holder">mem://other</td><td class="num">1</td>`)
+	require.Contains(t, rows[1], `<input type="hidden" name="name" value="Report &lt;2026&gt;.txt">`)
+	require.Contains(t, rows[1], `<button type="submit">Fetch</button>`)
+
+	// A row's Fetch button posts what the Fetch form does, and the
+	// search: the page comes back with the fetch's result and the table.
+	resp := f.post(t, "/fetch", url.Values{"name": {"Report <2026>.txt"}, "q": {"report"}}, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Regexp(t, `^/\?fetch=\w+&q=report$`, resp.Header.Get("Location"))
+	f.page.fetches.Wait()
+	body = f.get(t, resp.Header.Get("Location"))
+	require.Contains(t, status(t, body, "fetch-status"), ">Fetched Report &lt;2026&gt;.txt.</p>")
+	require.Contains(t, body, `<td class="name">Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td class="holder">here</td>`, "now here too")
+	got, err := os.ReadFile(filepath.Join(f.dir, "Report <2026>.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "theirs", string(got))
+
+	for _, tc := range []struct{ q, kind, text string }{
+		{"", "error", "Type words to search for."},
+		{"   ", "error", "Type words to search for."},
+		{"nothing like it", "info", "No file matches &#34;nothing like it&#34;."},
+		{strings.Repeat("w ", 17), "error", "Can&#39;t search for &#34;" + strings.TrimSpace(strings.Repeat("w ", 17)) + "&#34;: more than 16 words."},
+		{"sha256:xyz", "error", "Can&#39;t search for &#34;sha256:xyz&#34;: &#34;xyz&#34; is not a hex SHA-256."},
+		{strings.Repeat("x", 2000), "error", "Can&#39;t search for &#34;" + strings.Repeat("x", 50) + "…&#34;: longer than 1024 bytes."},
+	} {
+		body := f.get(t, "/?"+url.Values{"q": {tc.q}}.Encode())
+		line := status(t, body, "search-status")
+		require.Contains(t, line, `class="status `+tc.kind+`"`, "%q", tc.q)
+		require.Contains(t, line, tc.text, "%q", tc.q)
+		require.NotContains(t, line, "peer:", "%q", tc.q)
+		require.NotContains(t, body, `<table id="hits">`, "%q", tc.q)
+	}
+
+	// The other forms keep the search.
+	resp = f.post(t, "/hello", url.Values{"url": {"mem://dead"}, "q": {"notes"}}, nil)
+	require.Regexp(t, `^/\?hello=\w+&q=notes$`, resp.Header.Get("Location"))
+}

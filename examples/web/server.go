@@ -100,13 +100,74 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fetch, hello := s.result(r.FormValue("fetch")), s.result(r.FormValue("hello"))
+	found := s.search(r)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	pageTemplate.Execute(w, struct {
 		URL          string
 		Files, Known []string
 		Fetch, Hello *result
-	}{s.node.URL(), files, s.node.Known(), fetch, hello})
+		Search       *searched
+	}{s.node.URL(), files, s.node.Known(), fetch, hello, found})
+}
+
+// searched is a search the page ran and what it found, for the table.
+type searched struct {
+	Query string
+	Text  string // the line beside the search form
+	Kind  string // its CSS class: "error", "info" or ""
+	Hits  []hitRow
+}
+
+// hitRow is a row of the results table.
+type hitRow struct {
+	Name, Size, Holder string
+	Hops               int
+	Here               bool // this node's own file: nothing to fetch
+}
+
+// search runs the search the page was asked for (its ?q=), in the request:
+// a search ends by itself, after the node's QueryTimeout at the latest. It
+// returns nil when none was asked for. A search is no action (it uses no
+// secret and changes nothing), so it is a GET, which a reload repeats.
+func (s *server) search(r *http.Request) *searched {
+	if !r.URL.Query().Has("q") {
+		return nil
+	}
+	q := strings.TrimSpace(r.FormValue("q"))
+	res := &searched{Query: q}
+	shown := q
+	if runes := []rune(q); len(runes) > 60 {
+		shown = string(runes[:50]) + "…" // a long query would fill the line
+	}
+	if q == "" {
+		res.Text, res.Kind = "Type words to search for.", "error"
+		return res
+	}
+	hits, err := s.node.Search(r.Context(), q)
+	switch {
+	case errors.Is(err, peer.ErrBadSearch):
+		res.Text, res.Kind = fmt.Sprintf("Can't search for %q: %s.", shown, cli.Reason(err)), "error"
+		return res
+	case err != nil:
+		res.Text, res.Kind = fmt.Sprintf("Couldn't search for %q: %s.", shown, cli.Reason(err)), "error"
+		return res
+	case len(hits) == 0:
+		res.Text, res.Kind = fmt.Sprintf("No file matches %q.", shown), "info"
+		return res
+	case len(hits) == 1:
+		res.Text = fmt.Sprintf("1 file matches %q.", shown)
+	default:
+		res.Text = fmt.Sprintf("%d files match %q.", len(hits), shown)
+	}
+	for _, h := range hits {
+		row := hitRow{Name: h.Name, Size: cli.Size(h.Size), Holder: h.Peer, Hops: h.Hops}
+		if h.Peer == s.node.URL() {
+			row.Holder, row.Here = "here", true
+		}
+		res.Hits = append(res.Hits, row)
+	}
+	return res
 }
 
 // progress answers the page's polling for a fetch, in JSON.
@@ -159,7 +220,7 @@ func (s *server) fetch(w http.ResponseWriter, r *http.Request) {
 	default:
 		res = s.start(name)
 	}
-	s.redirect(w, r, res.ID, r.FormValue("hello"))
+	s.redirect(w, r, res.ID, r.FormValue("hello"), r.FormValue("q"))
 }
 
 // start starts fetching name, or joins the fetch of it under way.
@@ -223,14 +284,18 @@ func (s *server) hello(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	res = s.add(res)
-	s.redirect(w, r, r.FormValue("fetch"), res.ID)
+	s.redirect(w, r, r.FormValue("fetch"), res.ID, r.FormValue("q"))
 }
 
 // redirect sends the browser to the page showing the results fetch and
-// hello, each beside its form (POST/redirect/GET). Each form carries the
-// other's result, so that using one does not hide the other's.
-func (s *server) redirect(w http.ResponseWriter, r *http.Request, fetch, hello string) {
+// hello, each beside its form, and the search query's results
+// (POST/redirect/GET). Each form carries the others' results, so that
+// using one does not hide the others'.
+func (s *server) redirect(w http.ResponseWriter, r *http.Request, fetch, hello, query string) {
 	q := url.Values{}
+	if query = strings.TrimSpace(query); query != "" {
+		q.Set("q", query)
+	}
 	if fetch != "" {
 		q.Set("fetch", fetch)
 	}

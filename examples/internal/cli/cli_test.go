@@ -117,6 +117,8 @@ func TestReason(t *testing.T) {
 	require.Equal(t, "interrupted", Reason(fmt.Errorf("peer: fetch: %w", ctx.Err())))
 	require.Equal(t, "no node on the network has it", Reason(peer.ErrUnhandled))
 	require.Equal(t, "access denied", Reason(peer.ErrAccessDenied))
+	require.Equal(t, "more than 16 words", Reason(fmt.Errorf("%w: more than 16 words", peer.ErrBadSearch)))
+	require.Equal(t, "not a search any node can run", Reason(peer.ErrBadSearch))
 	require.Equal(t, "no space left", Reason(errors.New(`peer: fetch "x": transport: no space left`)))
 }
 

@@ -62,6 +62,13 @@ func Reason(err error) string {
 		return "interrupted"
 	case errors.Is(err, peer.ErrClosed):
 		return "this node is shutting down"
+	case errors.Is(err, peer.ErrBadSearch):
+		// What is wrong with the search, e.g. "more than 16 words".
+		msg := err.Error()
+		if i := strings.LastIndex(msg, peer.ErrBadSearch.Error()+": "); i >= 0 {
+			return msg[i+len(peer.ErrBadSearch.Error())+2:]
+		}
+		return "not a search any node can run"
 	}
 	// Something rarer: the innermost message, without the layers' prefixes.
 	msg := err.Error()
