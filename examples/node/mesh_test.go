@@ -98,3 +98,73 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Node processes and a Python book node in one network: a search (the
+// filepeer.search a front-end would call, over XML-RPC) finds the file
+// on every node process in reach, and not on the Python node, which
+// cannot search and is passed over, nor behind it; queries through the
+// Python node still work.
+func TestSearchAcrossProcesses(t *testing.T) {
+	python := testenv.Tool(t, "python3")
+	bin := testenv.Build(t, ".")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := func(argv ...string) {
+		var out bytes.Buffer
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("%v said:\n%s", argv, out.String())
+			}
+		})
+		waitListening(t, strings.TrimPrefix(argv[len(argv)-3], "http://"))
+	}
+	// a, b, c are node processes; p is a Python node; a knows b and p,
+	// b knows c, p knows d (a node process only p leads to).
+	urls := map[string]string{}
+	dirs := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d", "p"} {
+		urls[name], dirs[name] = freeURL(t), shared(t, nil)
+		p := filepath.Join(dirs[name], "song of "+name+".ogg")
+		require.NoError(t, os.WriteFile(p, []byte("la la "+name), 0o644))
+		old := time.Now().Add(-time.Hour)
+		require.NoError(t, os.Chtimes(p, old, old))
+		if name == "p" {
+			start(python, "../../testdata/pynode.py", urls[name], dirs[name], "py secret")
+		} else {
+			start(bin, urls[name], dirs[name], "s3cret")
+		}
+	}
+	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	defer tr.Close()
+	dial := func(name string) transport.Peer {
+		p, err := tr.Dial(urls[name])
+		require.NoError(t, err)
+		return p
+	}
+	for _, l := range [][2]string{{"a", "b"}, {"a", "p"}, {"b", "c"}, {"p", "d"}} {
+		require.NoError(t, dial(l[0]).Hello(ctx, urls[l[1]]))
+	}
+
+	v, err := dial("a").(transport.Caller).Call(ctx, "filepeer.search", "SONG ogg", []string{}, "search-1", 100)
+	require.NoError(t, err)
+	var holders []string
+	for _, h := range v.([]any) {
+		hit := h.(map[string]any)
+		holders = append(holders, hit["peer"].(string))
+		require.Contains(t, hit["name"], "song of")
+	}
+	require.ElementsMatch(t, []string{urls["a"], urls["b"], urls["c"]}, holders)
+
+	body, err := dial("a").Query(ctx, "song of d.ogg", nil)
+	require.NoError(t, err, "a query crosses the Python node")
+	var got bytes.Buffer
+	_, err = got.ReadFrom(body)
+	body.Close()
+	require.NoError(t, err)
+	require.Equal(t, "la la d", got.String())
+}
