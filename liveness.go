@@ -331,3 +331,13 @@ func (v *vitals) forget(url string) {
 	defer v.mu.Unlock()
 	delete(v.of, url)
 }
+
+// failures returns how many calls to url have failed in a row.
+func (v *vitals) failures(url string) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s := v.of[url]; s != nil {
+		return s.fails
+	}
+	return 0
+}
