@@ -1,5 +1,10 @@
 package peer
 
+import (
+	"context"
+	"fmt"
+)
+
 // PeerInfo is what a node knows of one of its known peers, for a
 // front-end to show.
 type PeerInfo struct {
@@ -25,4 +30,19 @@ func (n *Node) Peers() []PeerInfo {
 		out[i] = PeerInfo{URL: url, Answered: st.answered, Failures: n.vitals.failures(url), Book: st.speech == speechBook}
 	}
 	return out
+}
+
+// Ping asks the peer at url whether it is there, and returns nil if it
+// answered at all: a book node's fault for a method it does not know is
+// an answer. What it learns shows in Peers. A ping has no side effect at
+// the peer: it never makes a book node pass a query on.
+func (n *Node) Ping(ctx context.Context, url string) error {
+	if err := n.register(); err != nil {
+		return err
+	}
+	defer n.calls.Done()
+	if err := n.ping(ctx, url); err != nil {
+		return fmt.Errorf("peer: ping %s: %w", truncate(url), err)
+	}
+	return nil
 }

@@ -208,12 +208,14 @@ func (c *client) list(ctx context.Context) error {
 }
 
 func (c *client) known() {
-	urls := c.node.Known()
-	if len(urls) == 0 {
+	peers := c.node.Peers()
+	if len(peers) == 0 {
 		fmt.Fprintln(c.out, "No known peers.")
 		return
 	}
-	fmt.Fprintln(c.out, strings.Join(urls, "\n"))
+	for _, p := range peers {
+		fmt.Fprintf(c.out, "%s: %s\n", p.URL, cli.PeerState(p))
+	}
 }
 
 // helloURL is the URL that hello uses for what the user typed.
@@ -235,7 +237,9 @@ func (c *client) hello(ctx context.Context, typed string) error {
 	if err := c.node.Hello(ctx, url); err != nil {
 		return fmt.Errorf("hello %s: %s", url, cli.Reason(err))
 	}
-	if err := cli.Probe(ctx, c.tr, c.node.URL(), url); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, cli.ProbeTimeout)
+	defer cancel()
+	if err := c.node.Ping(pctx, url); err != nil {
 		return fmt.Errorf("Peer %s is unreachable for now: %s", url, cli.Reason(err))
 	}
 	return nil

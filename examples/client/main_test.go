@@ -96,7 +96,7 @@ func TestWalkthrough(t *testing.T) {
 		"test.txt is here, in " + dir + ": 15 bytes.", // fetched, so now here too
 		"test.txt is at mem://b, 1 hop away: 15 bytes.",
 		"mine.txt\nmy notes.txt\ntest.txt",
-		"mem://b", // the failed broadcast for fooo made the node forget the dead peer
+		"mem://b: answering", // the failed broadcast for fooo made the node forget the dead peer
 	}, "\n")+"\n"+helpText, out)
 	require.NotContains(t, out, "> ")
 	require.Equal(t, strings.Join([]string{
@@ -135,7 +135,7 @@ func TestQueryFromNetwork(t *testing.T) {
 	out, errOut, err := runClient(t, mem, []string{writeURLFile(t), t.TempDir(), "mem://a"},
 		"query big.bin\nhello mem://b\nquery big.bin\nlist\nknown\nhello not a url\n")
 	require.Equal(t, "Peer mem://b is up.\nbig.bin is at mem://b, 1 hop away: 19.5 KiB (20000 bytes).\nNo files in ", out[:strings.LastIndex(out, "No files in ")+len("No files in ")])
-	require.True(t, strings.HasSuffix(out, "mem://b\n"), "%q", out)
+	require.True(t, strings.HasSuffix(out, "mem://b: answering\n"), "%q", out)
 	require.Equal(t, "Couldn't find the file big.bin\nhello: \"not a url\" is not a node's URL; give one such as http://127.0.0.1:4242\n", errOut)
 	require.EqualError(t, err, "2 of 6 commands failed")
 }
@@ -175,7 +175,7 @@ func TestURLs(t *testing.T) {
 	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "127.0.0.1:4242"), t.TempDir(), "localhost:4243"}, "known\n")
 	require.NoError(t, err, errOut)
 	require.Equal(t, "Peer http://127.0.0.1:4242 is up.\n", errOut)
-	require.Equal(t, "http://127.0.0.1:4242\n", out)
+	require.Equal(t, "http://127.0.0.1:4242: answering\n", out, "the client's probe of its peers at start is the node's own ping")
 
 	bad := writeURLFile(t, "http://127.0.0.1:4242 http://127.0.0.1:4244", "http://127.0.0.1:4245")
 	_, _, err = runClient(t, mem, []string{bad, t.TempDir(), "mem://a"}, "")

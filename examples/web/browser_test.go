@@ -92,7 +92,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("hello-button")),
 		chromedp.WaitVisible(line("hello-status", "ok", "Added mem://gate: it answers.")),
 	))
-	require.Equal(t, []string{"mem://dead", "mem://gate"}, strings.Fields(text(tab, "known")))
+	require.Equal(t, "mem://dead not heard from yet\nmem://gate answering, a book node (cannot search)", text(tab, "known"), "each peer with its state")
 
 	// The page polls the fetch, and shows itself again when it has ended.
 	require.NoError(t, chromedp.Do(tab,

@@ -145,7 +145,7 @@ func TestPage(t *testing.T) {
 	require.Contains(t, status(t, body, "fetch-status"), "Couldn&#39;t find test.txt: no peer on the network has it.</p>")
 
 	body = f.act(t, "/hello", url.Values{"url": {"mem://other"}})
-	require.Contains(t, body, "<li>mem://other</li>")
+	require.Contains(t, body, `<li>mem://other <span class="state">answering</span></li>`)
 	require.Equal(t, `<p id="hello-status" role="status" class="status ok">Added mem://other: it answers.</p>`, status(t, body, "hello-status"))
 
 	body = f.act(t, "/fetch", url.Values{"name": {" test.txt "}})

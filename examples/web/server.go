@@ -105,10 +105,29 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	pageTemplate.Execute(w, struct {
 		URL          string
-		Files, Known []string
+		Files        []string
+		Known        []known
 		Fetch, Hello *result
 		Search       *searched
-	}{s.node.URL(), files, s.node.Known(), fetch, hello, found})
+	}{s.node.URL(), files, knownPeers(s.node), fetch, hello, found})
+}
+
+// ping asks the node to check that the peer at u answers.
+func (s *server) ping(ctx context.Context, u string) error {
+	ctx, cancel := context.WithTimeout(ctx, cli.ProbeTimeout)
+	defer cancel()
+	return s.node.Ping(ctx, u)
+}
+
+// known is a known peer as the page shows it.
+type known struct{ URL, State string }
+
+func knownPeers(n *peer.Node) []known {
+	var out []known
+	for _, p := range n.Peers() {
+		out = append(out, known{p.URL, cli.PeerState(p)})
+	}
+	return out
 }
 
 // searched is a search the page ran and what it found, for the table.
@@ -277,7 +296,7 @@ func (s *server) hello(w http.ResponseWriter, r *http.Request) {
 	default:
 		if err := s.node.Hello(r.Context(), u); err != nil {
 			res.Text, res.Kind = fmt.Sprintf("Couldn't add %s: %s.", u, cli.Reason(err)), "error"
-		} else if err := cli.Probe(r.Context(), s.tr, s.node.URL(), u); err != nil {
+		} else if err := s.ping(r.Context(), u); err != nil {
 			res.Text, res.Kind = fmt.Sprintf("Added %s, but it does not answer: %s. The node will try it when it next asks its peers.", u, cli.Reason(err)), "warn"
 		} else {
 			res.Text, res.Kind = "Added "+u+": it answers.", "ok"

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -14,31 +13,8 @@ import (
 	"github.com/filepeer/peer/transport"
 )
 
-// ProbeTimeout bounds the check that a peer answers.
+// ProbeTimeout bounds the check that a peer answers (peer.Node.Ping).
 const ProbeTimeout = 5 * time.Second
-
-// Probe checks that a node answers at url, asking on behalf of the node at
-// self. It asks for a file with a history as long as the book allows, so
-// that any node, Go or Python, answers at once with a fault instead of
-// passing the query on: any fault means the node is up.
-func Probe(ctx context.Context, tr transport.Transport, self, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, ProbeTimeout)
-	defer cancel()
-	p, err := tr.Dial(url)
-	if err != nil {
-		return err
-	}
-	history := slices.Repeat([]string{self}, peer.DefaultMaxHistory-1)
-	body, err := p.Query(ctx, "filepeer client probe", history)
-	if err == nil {
-		return body.Close()
-	}
-	var f *peer.Fault
-	if errors.As(err, &f) {
-		return nil
-	}
-	return err
-}
 
 // Reason says in a few words why a call to a peer failed, for people:
 // the chain of wrapped errors ("peer: hello: transport: dial: …") means
@@ -96,4 +72,24 @@ func Size(n int64) string {
 		size, unit = size/1024, u
 	}
 	return fmt.Sprintf("%.1f %s (%d bytes)", size, unit, n)
+}
+
+// PeerState says in a few words how a known peer is doing, as a node
+// knows it (peer.Node.Peers).
+func PeerState(p peer.PeerInfo) string {
+	var s string
+	switch {
+	case p.Failures == 1:
+		s = "failing: its last ping failed"
+	case p.Failures > 1:
+		s = fmt.Sprintf("failing: %d pings in a row failed", p.Failures)
+	case p.Answered:
+		s = "answering"
+	default:
+		s = "not heard from yet"
+	}
+	if p.Book {
+		s += ", a book node (cannot search)"
+	}
+	return s
 }
