@@ -29,6 +29,7 @@ import (
 type chaosNet struct {
 	t      *testing.T
 	ip, tc string
+	ipt    string            // iptables, for loss where there is no netem
 	tag    string            // in every name, so that runs never collide
 	ns     map[string]string // a, b, c → namespace name
 	netem  bool              // the kernel has sch_netem
@@ -54,7 +55,7 @@ func (c *chaosNet) dev(from, to string) string { return "fp" + c.tag + from + to
 
 func newChaosNet(t *testing.T) *chaosNet {
 	t.Helper()
-	c := &chaosNet{t: t, ip: testenv.Tool(t, "ip"), tc: testenv.Tool(t, "tc"), ns: map[string]string{}}
+	c := &chaosNet{t: t, ip: testenv.Tool(t, "ip"), tc: testenv.Tool(t, "tc"), ipt: testenv.Tool(t, "iptables"), ns: map[string]string{}}
 	var b [3]byte
 	rand.Read(b[:])
 	c.tag = hex.EncodeToString(b[:])
@@ -85,8 +86,9 @@ func newChaosNet(t *testing.T) *chaosNet {
 		require.NoError(t, c.in(l.to, c.ip, "link", "set", c.dev(l.to, l.from), "up"))
 	}
 	// netem is a kernel module some kernels lack; tbf, always built in,
-	// then stands in for it with a slow, queueing link (no loss, no
-	// reordering). The test says which it had.
+	// then stands in for it with a slow, queueing link, and iptables'
+	// random drop for its loss (nothing stands in for reordering). The
+	// test says which it had.
 	c.netem = c.in("a", c.tc, "qdisc", "add", "dev", c.dev("a", "b"), "root", "netem", "delay", "1ms") == nil
 	if c.netem {
 		require.NoError(t, c.in("a", c.tc, "qdisc", "del", "dev", c.dev("a", "b"), "root"))
@@ -107,6 +109,10 @@ func (c *chaosNet) impair(from, to string) {
 		} else {
 			err = c.in(side[0], c.tc, "qdisc", "replace", "dev", dev, "root", "tbf",
 				"rate", "100mbit", "burst", "64kb", "latency", "50ms")
+			if err == nil {
+				err = c.in(side[0], c.ipt, "-A", "INPUT", "-i", dev, "-m", "statistic",
+					"--mode", "random", "--probability", "0.02", "-j", "DROP")
+			}
 		}
 		require.NoError(c.t, err)
 	}
@@ -167,11 +173,11 @@ func (c *chaosNet) waitIn(py, ns, addr string) {
 // in a line, a — b — c, with c holding the files and the test calling a,
 // and checks that queries and fetches either succeed with the right bytes
 // or fail with a clear error, with no file lost or half-written and no
-// descriptor leaked: over slow (and, where the kernel has netem, lossy and
-// reordering) links, with the b — c link cut in mid-transfer, and with a
-// partition healed later. It needs root and ip(8) and tc(8); it skips
-// without them, except in CI, where .ci/run installs iproute2 and runs as
-// root.
+// descriptor leaked: over slow and lossy (and, where the kernel has
+// netem, reordering) links, with the b — c link cut in mid-transfer, and
+// with a partition healed later. It needs root, ip(8), tc(8) and
+// iptables(8); it skips without them, except in CI, where .ci/run
+// installs iproute2 and iptables and runs as root.
 func TestChaosNetns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts network namespaces and moves 96 MiB; not in -short")
@@ -187,7 +193,7 @@ func TestChaosNetns(t *testing.T) {
 	if cn.netem {
 		t.Log("links: netem delay 20ms±5ms, loss 2%, reordering 10%")
 	} else {
-		t.Log("links: this kernel has no sch_netem; tbf (100 mbit/s, 50 ms queue) stands in, without loss or reordering")
+		t.Log("links: this kernel has no sch_netem; tbf (100 mbit/s, 50 ms queue) and iptables (2% of packets dropped at random) stand in, without reordering")
 	}
 	bin := testenv.Build(t, "./examples/node")
 	const secret = "chaos secret"
