@@ -241,6 +241,7 @@ func (nd *Node) Query(ctx context.Context, name string) ([]byte, error) {
 	if p != nil {
 		b, err = p.Query(ctx, name, nil)
 	}
+	nd.net.trace.carried(c, int64(len(b)))
 	nd.net.trace.end(c, err, "", p != nil)
 	return b, err
 }
