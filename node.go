@@ -216,9 +216,9 @@ type Node struct {
 	pieces     pieceCache          // piece lists served lately: pieces.go
 	parts      partials            // fetches at work on partial files: partial.go
 	liars      liars               // holders that sent wrong bytes: download.go
-	seen       *seenQueries // the queries handled lately
-	hashes     *hashes      // the files' SHA-256, per version
-	states     peerStates   // what each known peer answered and speaks
+	seen       *seenQueries        // the queries handled lately
+	hashes     *hashes             // the files' SHA-256, per version
+	states     peerStates          // what each known peer answered and speaks
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
 	guesses    *callerLimits // wrong secrets; nil: no limit
