@@ -212,7 +212,7 @@ type Node struct {
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
 	fetchProg  func(FetchProgress) // nil: not reported
-	partialTTL time.Duration       // 0: partial files kept until removed
+	partialTTL time.Duration       // <= 0: Start removes no partial file
 	pieces     pieceCache          // piece lists served lately: pieces.go
 	parts      partials            // fetches at work on partial files: partial.go
 	liars      liars               // holders that sent wrong bytes: download.go
