@@ -263,6 +263,7 @@ type download struct {
 	meter  *fetchMeter
 	want   [][sha256.Size]byte // each piece's hash
 	listBy string              // the URL of the holder that sent want
+	whole  *wholeHasher
 
 	written atomic.Int64 // bytes in place, for progress
 	using   atomic.Int64 // holders in use, for progress
@@ -340,6 +341,13 @@ func (n *Node) fetchVerified(ctx context.Context, name string, src sources, mete
 			return res, err
 		}
 		d.written.Store(res.Resumed)
+	}
+	d.whole = newWholeHasher(ctx, f, d.size, d.ps, len(d.want))
+	defer d.whole.stop()
+	for i, ok := range have {
+		if ok {
+			d.whole.mark(i)
+		}
 	}
 	meter.start()
 	if err := d.run(ctx, sources, have); err != nil {
@@ -490,6 +498,7 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		r.s.inflight--
 		if r.err == nil {
 			r.s.fails, r.s.sent = 0, true
+			d.whole.mark(r.i)
 			continue
 		}
 		queue = append(queue, r.i)
@@ -593,13 +602,13 @@ func (d *download) report() {
 	}
 }
 
-// checkWhole reads the finished partial file and checks its hash.
+// checkWhole checks the hash of the finished partial file.
 func (d *download) checkWhole(ctx context.Context) error {
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, ctxReader{ctx, io.NewSectionReader(d.f, 0, d.size)}, make([]byte, 64<<10)); err != nil {
+	got, err := d.whole.sum(ctx)
+	if err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != d.hash {
+	if got != d.hash {
 		return fmt.Errorf("%w: the whole has SHA-256 %s, not %s", ErrHashMismatch, got, d.hash)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/peertest"
+	"github.com/filepeer/peer/transport"
 )
 
 // fetchDeadline is the context of a test's fetch: a minute at most.
@@ -334,4 +335,61 @@ func TestDownloadSizeCap(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrFetchTooLarge)
 	require.Empty(t, a.Files())
 	require.Zero(t, net.Trace().Bytes())
+}
+
+// listLiar is a hostile holder: it announces the hash of real contents,
+// but serves other bytes with a piece list that matches them, so that
+// every piece checks and only the whole can catch it.
+type listLiar struct {
+	url, hash string
+	fake      []byte
+}
+
+func (l *listLiar) Query(context.Context, string, []string) (io.ReadCloser, error) {
+	return nil, &peer.Fault{Code: peer.Unhandled, Message: "no"}
+}
+func (l *listLiar) Hello(context.Context, string) error         { return nil }
+func (l *listLiar) Fetch(context.Context, string, string) error { return nil }
+
+func (l *listLiar) Call(_ context.Context, method string, args ...any) (any, error) {
+	switch method {
+	case "filepeer.search":
+		return []any{map[string]any{"name": "f.bin", "size": int64(len(l.fake)), "hash": l.hash, "peer": l.url, "hops": 0}}, nil
+	case "filepeer.pieces":
+		var hashes []any
+		for off := 0; off < len(l.fake); off += 1 << 20 {
+			hashes = append(hashes, sha(string(l.fake[off:min(off+1<<20, len(l.fake))])))
+		}
+		return map[string]any{"size": int64(len(l.fake)), "hashes": hashes}, nil
+	case "filepeer.range":
+		off, ln := args[2].(int64), args[3].(int64)
+		return io.NopCloser(strings.NewReader(string(l.fake[off : off+ln]))), nil
+	}
+	return nil, &peer.Fault{Code: 1, Message: "unknown"}
+}
+
+func (l *listLiar) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	v, err := l.Call(ctx, method, args...)
+	if err != nil {
+		return nil, err
+	}
+	return v.(io.ReadCloser), nil
+}
+
+// A piece list that lies is caught when the whole is checked: nothing is
+// placed, the partial file goes, and the liar is not asked again.
+func TestDownloadListLiarCaught(t *testing.T) {
+	tr := transport.NewMemory()
+	fake := []byte(strings.Repeat("not the film ", 250000)) // 3.25 MB
+	liar := &listLiar{url: "mem://liar", hash: sha("the film"), fake: fake}
+	l, err := tr.Listen(liar.url, liar)
+	require.NoError(t, err)
+	defer l.Close()
+	n := startNode(t, tr, "mem://n")
+	require.NoError(t, n.Hello(fetchDeadline(t), liar.url))
+	_, err = n.Download(fetchDeadline(t), "f.bin", n.secret)
+	require.ErrorIs(t, err, peer.ErrHashMismatch)
+	require.Empty(t, n.files(t), "nothing placed, no partial file kept")
+	_, err = n.Download(fetchDeadline(t), "f.bin", n.secret)
+	require.ErrorIs(t, err, peer.ErrHashMismatch, "the liar is not asked again")
 }

@@ -140,11 +140,8 @@ func (n *Node) servePieces(ctx context.Context, name, hash string) (map[string]a
 	defer f.Close()
 	l := n.pieces.get(name, stamp)
 	if l == nil {
-		if l, err = readPieces(ctx, f, name, stamp); err != nil {
+		if l, err = readPieces(ctx, f, name, stamp, hash); err != nil {
 			return nil, err
-		}
-		if l.hash != hash {
-			return nil, errNotThose() // changed as it was read
 		}
 		n.pieces.put(l)
 	}
@@ -155,29 +152,30 @@ func (n *Node) servePieces(ctx context.Context, name, hash string) (map[string]a
 	return map[string]any{"size": l.size, "hashes": hexes}, nil
 }
 
-// readPieces reads f whole, hashing each piece and the whole.
-func readPieces(ctx context.Context, f *os.File, name string, stamp filestamp.Stamp) (*pieceList, error) {
+// readPieces reads f whole, hashing each piece. The version of f has
+// hash (openVersion checked it), and is checked unchanged at the end, so
+// the whole need not be hashed again.
+func readPieces(ctx context.Context, f *os.File, name string, stamp filestamp.Stamp, hash string) (*pieceList, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	size := fi.Size()
 	ps := pieceSize(size)
-	l := &pieceList{name: name, stamp: stamp, size: size, hashes: make([][sha256.Size]byte, 0, pieceCount(size, ps))}
-	whole, piece := sha256.New(), sha256.New()
+	l := &pieceList{name: name, stamp: stamp, hash: hash, size: size, hashes: make([][sha256.Size]byte, 0, pieceCount(size, ps))}
+	piece := sha256.New()
 	buf := make([]byte, 64<<10)
 	r := ctxReader{ctx, io.NewSectionReader(f, 0, size)}
 	for off := int64(0); off < size; off += ps {
 		piece.Reset()
-		if _, err := io.CopyBuffer(io.MultiWriter(whole, piece), io.LimitReader(r, ps), buf); err != nil {
+		if _, err := io.CopyBuffer(piece, io.LimitReader(r, ps), buf); err != nil {
 			return nil, err
 		}
 		l.hashes = append(l.hashes, [sha256.Size]byte(piece.Sum(nil)))
 	}
 	if after, err := f.Stat(); err != nil || after.Size() != size || !sameStamp(stamp, after) {
-		return nil, errNotThose()
+		return nil, errNotThose() // changed as it was read
 	}
-	l.hash = hex.EncodeToString(whole.Sum(nil))
 	return l, nil
 }
 
