@@ -138,9 +138,10 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Progress, if not nil, is called while Fetch writes a file, with the
-	// file's name and the bytes written so far, on the goroutine running
-	// Fetch; it should return quickly. A front-end can show a progress bar
-	// with it.
+	// file's name and the bytes written so far, one call at a time, from
+	// the goroutines doing the fetch; it should return quickly. A
+	// front-end can show a progress bar with it; FetchProgress also tells
+	// the file's size.
 	Progress func(name string, written int64)
 
 	// FetchProgress, if not nil, is called while Fetch or Download brings
