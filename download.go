@@ -144,7 +144,7 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 	}
 	if src.hash == "" {
 		res.Status = FetchedUnverified
-		if err := n.fetchByQuery(ctx, name, meter); err != nil {
+		if err := n.fetchByQuery(ctx, name, meter, "", -1); err != nil {
 			return res, err
 		}
 		if fi, err := n.root.Stat(name); err == nil {
@@ -154,6 +154,23 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 		return res, nil
 	}
 	res, err = n.fetchVerified(ctx, name, src, meter)
+	if err != nil && relayable(ctx, err) {
+		// No holder could be reached directly (a search's hits come back
+		// along its path, as a query's file does, but pieces need a
+		// connection of their own): the file comes by query, through
+		// the nodes between, and is checked against the hash all the
+		// same.
+		n.log.Info("no holder reachable for pieces: fetching by query", "name", name, "err", err)
+		res = FetchResult{Name: name, Status: Fetched, Size: src.size, Hash: src.hash}
+		if err = n.fetchByQuery(ctx, name, meter, src.hash, src.size); err == nil {
+			n.removePartial(src.hash)
+		}
+		if errors.Is(err, ErrHashMismatch) {
+			// Whoever answered the query holds other contents under
+			// that name: nothing is placed.
+			return res, err
+		}
+	}
 	if err != nil {
 		return res, fmt.Errorf("peer: fetch %q: %w", truncate(name), fetchCause(ctx, err))
 	}
@@ -161,10 +178,32 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 	return res, nil
 }
 
-// fetchByQuery is the fetch of a file no holder announced a hash for:
-// the first holder a query finds sends it whole, as the book's fetch has
-// it.
-func (n *Node) fetchByQuery(ctx context.Context, name string, meter *fetchMeter) error {
+// relayable reports whether a verified fetch that failed with err may
+// yet succeed by query: it did not end for the fetch's context, a bound,
+// or bytes that were wrong.
+func relayable(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, ErrHashMismatch) && !errors.Is(err, ErrFetchTooLarge) &&
+		!errors.Is(err, ErrDiskReserve) && !errors.Is(err, ErrFetchTooSlow) && !errors.As(err, new(localError))
+}
+
+// localError is a verified fetch's failure on this node's side (its
+// disk, a name in the way), which a fetch by query would meet too.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
+
+// removePartial removes the partial file of the contents of hash, if no
+// fetch is at work on it.
+func (n *Node) removePartial(hash string) {
+	if !n.parts.inUse(hash) {
+		n.root.Remove(partName(hash))
+	}
+}
+
+// fetchByQuery fetches name by query: the first holder a query finds
+// sends it whole, as the book's fetch has it. If hash is not "", the
+// contents must have it, and size bytes, or nothing is placed.
+func (n *Node) fetchByQuery(ctx context.Context, name string, meter *fetchMeter, hash string, size int64) error {
 	id := newQueryID()
 	n.seen.handle(id, 0)
 	body, err := n.passOn(ctx, name, nil, id)
@@ -173,7 +212,7 @@ func (n *Node) fetchByQuery(ctx context.Context, name string, meter *fetchMeter)
 	}
 	defer body.Close()
 	meter.start()
-	if err := n.store(ctx, name, body, meter); err != nil {
+	if err := n.store(ctx, name, body, meter, hash, size); err != nil {
 		return fmt.Errorf("peer: fetch %q: %w", truncate(name), fetchCause(ctx, err))
 	}
 	return nil
@@ -290,38 +329,7 @@ func (n *Node) fetchVerified(ctx context.Context, name string, src sources, mete
 	if n.bounds.max > 0 && src.size > n.bounds.max {
 		return res, fmt.Errorf("%w (%d bytes)", ErrFetchTooLarge, n.bounds.max)
 	}
-	unlock, err := n.parts.lock(ctx, src.hash)
-	if err != nil {
-		return res, err
-	}
-	defer unlock()
-	part := partName(src.hash)
-	f, err := n.root.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return res, err
-	}
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
-	fi, err := f.Stat()
-	if err != nil {
-		return res, err
-	}
-	if !fi.Mode().IsRegular() {
-		return res, fmt.Errorf("%q is not a regular file", part)
-	}
-	had := min(fi.Size(), src.size)
-	if n.bounds.reserve > 0 {
-		if free, ok := diskFree(f); ok && free-(src.size-had) < n.bounds.reserve {
-			return res, fmt.Errorf("%w (%d bytes)", ErrDiskReserve, n.bounds.reserve)
-		}
-	}
-	if err := f.Truncate(src.size); err != nil {
-		return res, err
-	}
-	d := &download{n: n, name: name, hash: src.hash, size: src.size, ps: pieceSize(src.size), f: f, meter: meter}
+	d := &download{n: n, name: name, hash: src.hash, size: src.size, ps: pieceSize(src.size), meter: meter}
 	var sources []*source
 	for _, h := range src.holders {
 		p, err := n.tr.Dial(h.url)
@@ -335,6 +343,38 @@ func (n *Node) fetchVerified(ctx context.Context, name string, src sources, mete
 	if err := d.pieceList(ctx, sources); err != nil {
 		return res, err
 	}
+	unlock, err := n.parts.lock(ctx, src.hash)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	part := partName(src.hash)
+	f, err := n.root.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return res, localError{err}
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return res, localError{err}
+	}
+	if !fi.Mode().IsRegular() {
+		return res, localError{fmt.Errorf("%q is not a regular file", part)}
+	}
+	had := min(fi.Size(), src.size)
+	if n.bounds.reserve > 0 {
+		if free, ok := diskFree(f); ok && free-(src.size-had) < n.bounds.reserve {
+			return res, fmt.Errorf("%w (%d bytes)", ErrDiskReserve, n.bounds.reserve)
+		}
+	}
+	if err := f.Truncate(src.size); err != nil {
+		return res, localError{err}
+	}
+	d.f = f
 	have := make([]bool, len(d.want))
 	if had > 0 {
 		if res.Resumed, err = d.scan(ctx, have, had); err != nil {
@@ -371,17 +411,17 @@ func (n *Node) fetchVerified(ctx context.Context, name string, src sources, mete
 		return res, err
 	}
 	if err := f.Chmod(0o644); err != nil {
-		return res, err
+		return res, localError{err}
 	}
 	if err := f.Sync(); err != nil {
-		return res, err
+		return res, localError{err}
 	}
 	err, f = f.Close(), nil
 	if err != nil {
-		return res, err
+		return res, localError{err}
 	}
 	if err := n.place(part, name); err != nil {
-		return res, err
+		return res, localError{err}
 	}
 	if err := n.root.Remove(part); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		n.log.Warn("could not remove a partial file", "name", part, "err", err)

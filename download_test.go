@@ -393,3 +393,30 @@ func TestDownloadListLiarCaught(t *testing.T) {
 	_, err = n.Download(fetchDeadline(t), "f.bin", n.secret)
 	require.ErrorIs(t, err, peer.ErrHashMismatch, "the liar is not asked again")
 }
+
+// A holder found by search but not reachable directly (pieces need a
+// connection of their own) sends the file by query, through the node
+// between, and it is checked against the hash all the same: relayed
+// bytes that were altered on the way are refused, nothing placed.
+func TestDownloadThroughRelayChecked(t *testing.T) {
+	for _, corrupt := range []bool{false, true} {
+		net := peertest.Line(t, 3, peertest.Directed())
+		hash := holders(t, net, "f.bin", 3<<20, "n2")
+		net.FaultLink("n0", "n2", peertest.Refuse())
+		if corrupt {
+			net.FaultLink("n1", "n2", peertest.Corrupt().Only(peertest.MethodQuery))
+		}
+		a := net.Node("n0")
+		res, err := a.Peer().Download(fetchDeadline(t), "f.bin", a.Secret())
+		got := fileHash(t, filepath.Join(a.Dir(), "f.bin"))
+		if corrupt {
+			require.ErrorIs(t, err, peer.ErrHashMismatch)
+			require.Empty(t, got, "nothing placed")
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, peer.Fetched, res.Status)
+		require.Equal(t, hash, got)
+		require.Equal(t, []string{"f.bin"}, a.Files())
+	}
+}

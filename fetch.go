@@ -3,9 +3,11 @@ package peer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -27,8 +29,10 @@ func (n *Node) Fetch(ctx context.Context, name, secret string) error {
 	return err
 }
 
-// store writes body to Dir/name without clobbering: see Fetch.
-func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter) (err error) {
+// store writes body to Dir/name without clobbering: see Fetch. If want
+// is not "", the contents must have that hash, and size bytes (no more is read),
+// or nothing is placed (ErrHashMismatch).
+func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter, want string, size int64) (err error) {
 	tmp, f, err := n.createTemp()
 	if err != nil {
 		return err
@@ -45,8 +49,20 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fe
 	if n.progress != nil || n.fetchProg != nil {
 		w = &progressWriter{w: w, name: name, old: n.progress, report: n.fetchProg}
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, body}); err != nil {
+	var sum hash.Hash
+	if want != "" {
+		sum = sha256.New()
+		w = io.MultiWriter(w, sum)
+		body = io.LimitReader(body, size+1)
+	}
+	got, err := io.Copy(w, ctxReader{ctx, body})
+	if err != nil {
 		return err
+	}
+	if sum != nil {
+		if got != size || hex.EncodeToString(sum.Sum(nil)) != want {
+			return fmt.Errorf("%w: the file that came by query is not those contents", ErrHashMismatch)
+		}
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return err
