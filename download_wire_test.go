@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,8 +119,12 @@ func runHelper(role string) int {
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...); out.Flush() }
 	size, _ := strconv.ParseInt(os.Getenv("FILEPEER_SIZE"), 10, 64)
 	next := int64(0)
+	var logger *slog.Logger
+	if os.Getenv("FILEPEER_HELPER_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	n, err := peer.New(peer.Config{
-		URL: "http://127.0.0.1:0", Dir: dir, Secret: "s", Transport: tport,
+		URL: "http://127.0.0.1:0", Dir: dir, Secret: "s", Transport: tport, Logger: logger,
 		PingInterval: -1, TargetPeers: -1, LeaveTimeout: -1, DiskReserve: -1,
 		FetchProgress: func(p peer.FetchProgress) {
 			if p.Bytes >= next {
@@ -248,15 +253,21 @@ func TestDownloadFromFourRateLimitedHolders(t *testing.T) {
 	holders := make([]*helper, 4)
 	urls := make([]string, 4)
 	env := []string{fmt.Sprint("FILEPEER_RATE=", rateLimit), fmt.Sprint("FILEPEER_SIZE=", size)}
+	// One file, linked into each holder's directory, every link made
+	// before any holder starts: a link changes the file's ctime, so its
+	// stamp, which a holder that had hashed it would see as a new version.
+	dirs := make([]string, len(holders))
 	for i := range holders {
-		dir := filepath.Join(tmp, fmt.Sprint("holder", i))
-		require.NoError(t, os.Mkdir(dir, 0o755))
+		dirs[i] = filepath.Join(tmp, fmt.Sprint("holder", i))
+		require.NoError(t, os.Mkdir(dirs[i], 0o755))
 		if i == 0 {
-			hash = putRandom(t, dir, "big.bin", size, 42)
+			hash = putRandom(t, dirs[i], "big.bin", size, 42)
 		} else {
-			require.NoError(t, os.Link(filepath.Join(tmp, "holder0", "big.bin"), filepath.Join(dir, "big.bin")))
+			require.NoError(t, os.Link(filepath.Join(dirs[0], "big.bin"), filepath.Join(dirs[i], "big.bin")))
 		}
-		holders[i] = startHelper(t, "holder", dir, env...)
+	}
+	for i := range holders {
+		holders[i] = startHelper(t, "holder", dirs[i], env...)
 	}
 	for i, h := range holders {
 		urls[i] = strings.TrimPrefix(h.next(t, 5*time.Minute), "ready ")
