@@ -53,12 +53,12 @@ func (s FetchStatus) String() string {
 
 // FetchResult is what Download did.
 type FetchResult struct {
-	Name   string
-	Status FetchStatus
-	Size   int64  // the file's bytes; -1 if not known
-	Hash   string // the SHA-256 the contents were checked against; "" unless Fetched
+	Name   string      // the name fetched
+	Status FetchStatus // what the fetch did
+	Size   int64       // the file's bytes; -1 if not known
+	Hash   string      // the SHA-256 the contents were checked against; "" unless Fetched
 	// Holders are the URLs of the holders that sent verified pieces,
-	// sorted.
+	// sorted; none for a file that came by query.
 	Holders []string
 	// Resumed is how many bytes were kept from an earlier, interrupted
 	// fetch of the same contents instead of being fetched again.
@@ -68,7 +68,7 @@ type FetchResult struct {
 // FetchProgress is how far a fetch has come, as Config.FetchProgress is
 // told.
 type FetchProgress struct {
-	Name string
+	Name string // the name being fetched
 	// Bytes is the bytes in place so far, those kept from an interrupted
 	// fetch included. It steps back when a piece that failed its check
 	// is dropped.
@@ -91,9 +91,9 @@ const (
 // and verified, was already here, or was fetched from a holder that
 // announced no hash, and so not verified.
 //
-// A file is looked for with Search, by name, then by the hash of the
-// nearest copy ("sha256:<hex>"), so as to find every holder of those
-// contents. If some holder announced a hash, the file is fetched in
+// A file is looked for with Search, by name, then by the hash that most
+// holders of that name announce ("sha256:<hex>"), so as to find every
+// holder of those contents. If some holder announced a hash, the file is fetched in
 // pieces (see PROTOCOL.md, filepeer.range) from up to eight of its
 // holders at once, each piece checked against the holders' piece list,
 // and the whole against the hash, before the file gets its name; a
@@ -101,8 +101,10 @@ const (
 // the others. Pieces are written to a hidden partial file in Dir, which
 // an interrupted fetch leaves behind, so that a later fetch of the same
 // contents, under any name, fetches only what is missing (see
-// Config.PartialTTL, RemovePartials). A file no holder announced a hash
-// for is fetched as Fetch always did, with a query.
+// Config.PartialTTL, RemovePartials). If no holder can be reached
+// directly, the file comes by query, through the nodes between, and is
+// checked against the hash all the same. A file no holder announced a
+// hash for is fetched as Fetch always did, with a query.
 //
 // On failure, the result says what is known (Name, and Size and Hash if
 // the holders were found).
