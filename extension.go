@@ -22,11 +22,13 @@ const (
 	methodPing   = "filepeer.ping"   // is the node there: liveness.go
 	methodPeers  = "filepeer.peers"  // some of its known peers: discovery.go
 	methodBye    = "filepeer.bye"    // a peer is going: leave.go
+	methodPieces = "filepeer.pieces" // the piece hashes of some contents: pieces.go
+	methodRange  = "filepeer.range"  // part of some contents: ranges.go
 )
 
 // extensionMethods are the extension methods a node serves, as
 // filepeer.info lists them.
-var extensionMethods = []string{methodInfo, methodQuery, methodSearch, methodPing, methodPeers, methodBye}
+var extensionMethods = []string{methodInfo, methodQuery, methodSearch, methodPing, methodPeers, methodBye, methodPieces, methodRange}
 
 // Call serves the extension methods to the node's transport.
 func (s server) Call(ctx context.Context, method string, args ...any) (any, error) {
@@ -73,6 +75,32 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 			return nil, err
 		}
 		return s.n.bye(ctx, url), nil
+	case methodPieces:
+		if len(args) != 2 {
+			return nil, fmt.Errorf("%s(name, hash) takes 2 arguments (%d given)", method, len(args))
+		}
+		name, hash, err := nameAndHash(method, args)
+		if err != nil {
+			return nil, err
+		}
+		return s.n.servePieces(ctx, name, hash)
+	case methodRange:
+		if len(args) != 4 {
+			return nil, fmt.Errorf("%s(name, hash, offset, length) takes 4 arguments (%d given)", method, len(args))
+		}
+		name, hash, err := nameAndHash(method, args)
+		if err != nil {
+			return nil, err
+		}
+		offset, err := int64Arg(method, "offset", args[2])
+		if err != nil {
+			return nil, err
+		}
+		length, err := int64Arg(method, "length", args[3])
+		if err != nil {
+			return nil, err
+		}
+		return s.n.serveRange(ctx, name, hash, offset, length)
 	}
 	return s.n.serveMethod(ctx, method, args)
 }
@@ -98,6 +126,21 @@ func routedArgs(method, sig string, args []any, want int) (first string, history
 		return "", nil, "", fmt.Errorf("%s: id must be 1 to %d letters, digits, '-' or '_'", method, maxQueryIDLen)
 	}
 	return first, history, id, nil
+}
+
+// nameAndHash checks the arguments that filepeer.pieces and
+// filepeer.range start with: a file's name and its contents' hash.
+func nameAndHash(method string, args []any) (name, hash string, err error) {
+	if name, err = stringArg(method, "name", args[0]); err != nil {
+		return "", "", err
+	}
+	if hash, err = stringArg(method, "hash", args[1]); err != nil {
+		return "", "", err
+	}
+	if !validHash(hash) {
+		return "", "", fmt.Errorf("%s: hash must be 64 lowercase hex digits", method)
+	}
+	return name, hash, nil
 }
 
 // Open serves the extension methods whose result is file contents.

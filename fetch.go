@@ -3,9 +3,11 @@ package peer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -15,55 +17,22 @@ import (
 // Fetch finds name, in Dir or on the network, and stores it in Dir. secret
 // must be the node's Config.Secret: a wrong one is ErrAccessDenied, as is a
 // name that would leave Dir. A file not found within the history limit is
-// ErrUnhandled. A file already in Dir is left as it is.
+// ErrUnhandled. A file already in Dir is left as it is. Contents whose
+// holders announced a hash are checked against it (ErrHashMismatch), and
+// fetched from several holders at once; Download tells what a fetch did.
 //
 // The file is written under a temporary name, synced, then linked into
 // place, so that Dir never holds a partial file and nothing already there
 // is overwritten, even by a concurrent fetch of the same name.
 func (n *Node) Fetch(ctx context.Context, name, secret string) error {
-	ctx, cancel, err := n.enter(ctx)
-	if err != nil {
-		return err
-	}
-	defer n.calls.Done()
-	defer cancel()
-	if n.guesses.spent(ctx) {
-		n.log.Warn("fetch refused: too many wrong secrets from the caller", "name", truncate(name))
-		return denied()
-	}
-	if !secretMatches(n.secret, secret) {
-		n.guesses.allow(ctx)
-		n.log.Warn("fetch refused: wrong secret", "name", truncate(name))
-		return denied()
-	}
-	switch _, _, err := n.stat(name); {
-	case err == nil:
-		return nil // already here: not rewritten
-	case !errors.Is(err, ErrUnhandled):
-		return err
-	}
-	if fi, err := n.root.Stat(name); err == nil && fi.IsDir() {
-		return fmt.Errorf("peer: fetch %q: a directory of that name is in Dir", truncate(name))
-	}
-	ctx, meter := n.bounds.meter(ctx)
-	defer meter.stop()
-	id := newQueryID()
-	n.seen.handle(id, 0)
-	body, err := n.passOn(ctx, name, nil, id)
-	if err != nil {
-		return fetchCause(ctx, err)
-	}
-	defer body.Close()
-	meter.start()
-	if err := n.store(ctx, name, body, meter); err != nil {
-		return fmt.Errorf("peer: fetch %q: %w", truncate(name), fetchCause(ctx, err))
-	}
-	n.log.Info("fetched", "name", name)
-	return nil
+	_, err := n.Download(ctx, name, secret)
+	return err
 }
 
-// store writes body to Dir/name without clobbering: see Fetch.
-func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter) (err error) {
+// store writes body to Dir/name without clobbering: see Fetch. If want
+// is not "", the contents must have that hash, and size bytes (no more is read),
+// or nothing is placed (ErrHashMismatch).
+func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fetchMeter, want string, size int64) (err error) {
 	tmp, f, err := n.createTemp()
 	if err != nil {
 		return err
@@ -77,11 +46,23 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fe
 		}
 	}()
 	var w io.Writer = &boundedWriter{f: f, b: n.bounds, m: meter}
-	if n.progress != nil {
-		w = &progressWriter{w: w, name: name, report: n.progress}
+	if n.progress != nil || n.fetchProg != nil {
+		w = &progressWriter{w: w, name: name, old: n.progress, report: n.fetchProg}
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, body}); err != nil {
+	var sum hash.Hash
+	if want != "" {
+		sum = sha256.New()
+		w = io.MultiWriter(w, sum)
+		body = io.LimitReader(body, size+1)
+	}
+	got, err := io.Copy(w, ctxReader{ctx, body})
+	if err != nil {
 		return err
+	}
+	if sum != nil {
+		if got != size || hex.EncodeToString(sum.Sum(nil)) != want {
+			return fmt.Errorf("%w: the file that came by query is not those contents", ErrHashMismatch)
+		}
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return err
@@ -160,17 +141,24 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// progressWriter reports the bytes written through it.
+// progressWriter reports the bytes written through it, of a file whose
+// size is not known, to either progress function that is not nil.
 type progressWriter struct {
 	w       io.Writer
 	name    string
 	written int64
-	report  func(name string, written int64)
+	old     func(name string, written int64)
+	report  func(FetchProgress)
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.written += int64(n)
-	p.report(p.name, p.written)
+	if p.old != nil {
+		p.old(p.name, p.written)
+	}
+	if p.report != nil {
+		p.report(FetchProgress{Name: p.name, Bytes: p.written, Size: -1, Holders: 1})
+	}
 	return n, err
 }

@@ -18,17 +18,30 @@ import (
 	"github.com/filepeer/peer/transport"
 )
 
+// bookFault is the book's Python server's answer to a method it does not
+// have.
+const bookFault = "<?xml version='1.0'?>\n<methodResponse>\n<fault>\n<value><struct>\n" +
+	"<member>\n<name>faultCode</name>\n<value><int>1</int></value>\n</member>\n" +
+	"<member>\n<name>faultString</name>\n<value><string>method is not supported</string></value>\n</member>\n" +
+	"</struct></value>\n</fault>\n</methodResponse>\n"
+
 const (
 	replyHead = "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><string>"
 	replyTail = "</string></value>\n</param>\n</params>\n</methodResponse>\n"
 )
 
-// hostilePeer serves every query with reply(w), on loopback.
+// hostilePeer serves every query with reply(w), on loopback. It answers
+// the extension's methods with a book node's fault, so that a fetch's
+// search passes it over and the fetch comes to its query.
 func hostilePeer(t *testing.T, reply func(w http.ResponseWriter, r *http.Request)) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+		req, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		w.Header().Set("Content-Type", "text/xml")
+		if bytes.Contains(req, []byte("<methodName>filepeer.")) {
+			io.WriteString(w, bookFault)
+			return
+		}
 		reply(w, r)
 	}))
 	t.Cleanup(srv.Close)

@@ -138,10 +138,25 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Progress, if not nil, is called while Fetch writes a file, with the
-	// file's name and the bytes written so far, on the goroutine running
-	// Fetch; it should return quickly. A front-end can show a progress bar
-	// with it.
+	// file's name and the bytes written so far, one call at a time, from
+	// the goroutines doing the fetch; it should return quickly. A
+	// front-end can show a progress bar with it; FetchProgress also tells
+	// the file's size.
 	Progress func(name string, written int64)
+
+	// FetchProgress, if not nil, is called while Fetch or Download brings
+	// a file, with the bytes so far, the file's size where it is known
+	// and the holders in use (see FetchProgress). Calls come one at a
+	// time, from the goroutines doing the fetch; it should return
+	// quickly. If nil, nothing is reported beyond Progress.
+	FetchProgress func(FetchProgress)
+
+	// PartialTTL is how long the partial file of an interrupted fetch is
+	// kept in Dir, hidden, for a later fetch of the same contents to
+	// resume from, after it was last written: Start removes older ones
+	// (RemovePartials removes them all). If zero, it is
+	// DefaultPartialTTL (7 days); if negative, Start removes none.
+	PartialTTL time.Duration
 
 	// PingInterval is how often, from Start to Close, the node checks that
 	// each known peer answers (see liveness.go), with ±10% jitter; a peer
@@ -197,10 +212,15 @@ type Node struct {
 	http       http.Handler
 	cache      *fileCache // nil: no cache
 	progress   func(name string, written int64)
-	seen       *seenQueries // the queries handled lately
-	probes     *workQueue   // peers said hello for over the network, to probe
-	hashes     *hashes      // the files' SHA-256, per version
-	states     peerStates   // what each known peer answered and speaks
+	fetchProg  func(FetchProgress) // nil: not reported
+	partialTTL time.Duration       // <= 0: Start removes no partial file
+	pieces     pieceCache          // piece lists served lately: pieces.go
+	parts      partials            // fetches at work on partial files: partial.go
+	liars      liars               // holders that sent wrong bytes: download.go
+	seen       *seenQueries        // the queries handled lately
+	probes     *workQueue          // peers said hello for over the network, to probe
+	hashes     *hashes             // the files' SHA-256, per version
+	states     peerStates          // what each known peer answered and speaks
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
 	guesses    *callerLimits // wrong secrets; nil: no limit
@@ -266,6 +286,8 @@ func New(cfg Config) (*Node, error) {
 		log:        cfg.Logger,
 		cache:      newFileCache(cfg.CacheFiles),
 		progress:   cfg.Progress,
+		fetchProg:  cfg.FetchProgress,
+		partialTTL: cmp.Or(cfg.PartialTTL, DefaultPartialTTL),
 		policy:     cfg.PeerPolicy,
 		hellos:     newCallerLimits(cfg.HelloRate, DefaultHelloRate, HelloBurst),
 		guesses:    newCallerLimits(cfg.GuessRate, DefaultGuessRate, GuessBurst),
@@ -297,7 +319,9 @@ func (n *Node) URL() string {
 }
 
 // Start serves the node at its URL over its transport, after sweeping the
-// temporary files an interrupted fetch may have left in Dir, then says
+// temporary files an interrupted fetch may have left in Dir (and partial
+// files older than Config.PartialTTL; younger ones are kept for a later
+// fetch to resume from), then says
 // hello to the peers of Config.PeersFile and starts the node's background
 // work (pings, discovery: see liveness.go), which Close ends. A node
 // starts once.
@@ -319,6 +343,9 @@ func (n *Node) start() error {
 		return errors.New("peer: node already started")
 	}
 	n.sweep()
+	if n.partialTTL > 0 {
+		n.removePartials(time.Now().Add(-n.partialTTL))
+	}
 	l, err := n.tr.Listen(n.url, server{n})
 	if err != nil {
 		return fmt.Errorf("peer: start: %w", err)

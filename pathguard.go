@@ -12,6 +12,11 @@ import (
 // Start.
 const tmpPrefix = ".filepeer-tmp-"
 
+// partPrefix starts the names of the partial files of interrupted fetches
+// (partial.go), which Start keeps so that a later fetch resumes. Like
+// temporary files, they are never served, listed or accepted as names.
+const partPrefix = ".filepeer-part-"
+
 // maxNameLen caps a name's length in bytes, well below any file system's
 // limit, so an oversized name is refused before it reaches the disk.
 const maxNameLen = 1024
@@ -20,8 +25,9 @@ const maxNameLen = 1024
 // directory: a clean, relative, slash-separated path of valid UTF-8 with no
 // empty, "." or ".." element, no backslash, no control character nor
 // anything else the XML-RPC wire cannot carry (see wireSafe), and no
-// element that is a temporary file of ours. It is a lexical check: symbolic
-// links are caught when the name is opened through the node's os.Root.
+// element that is a temporary or partial file of ours. It is a lexical
+// check: symbolic links are caught when the name is opened through the
+// node's os.Root.
 func validName(name string) bool {
 	if name == "" || len(name) > maxNameLen || !utf8.ValidString(name) {
 		return false
@@ -35,7 +41,7 @@ func validName(name string) bool {
 		}
 	}
 	for elem := range strings.SplitSeq(name, "/") {
-		if elem == "." || elem == ".." || strings.HasPrefix(elem, tmpPrefix) {
+		if elem == "." || elem == ".." || strings.HasPrefix(elem, tmpPrefix) || strings.HasPrefix(elem, partPrefix) {
 			return false
 		}
 	}

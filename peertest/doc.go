@@ -14,11 +14,13 @@
 //
 //   - injects faults, per directed link (FaultLink) or per node (FaultNode),
 //     set and cleared while the network runs: Refuse, BlackHole, Latency,
-//     Drop, DropReply, Fail, narrowed to some calls with Only, Nth, First,
+//     Drop, DropReply, Fail, and, on the file contents a reply carries,
+//     Corrupt and CutAfter, narrowed to some calls with Only, Nth, First,
 //     Every and Rate; partitions (Partition, Isolate, Heal); and crashes
 //     (Node.Crash, Node.Restart);
 //   - keeps a Trace: who called whom, with which history (so at what hop),
-//     and how it ended; a failing test logs it, with the seed;
+//     how it ended and how many bytes of file contents it carried
+//     (Call.Bytes); a failing test logs it, with the seed;
 //   - can wait, without sleeping, until no call is in flight (Idle) or the
 //     trace shows something (WaitFor);
 //   - can pass each call through the XML-RPC codec (WireCodec).

@@ -16,6 +16,10 @@ import (
 // loses its call, as a reset connection would show.
 var ErrDropped = errors.New("peertest: message dropped")
 
+// ErrCut is the error a reply's body fails with once a CutAfter fault
+// has let its bytes through, as a connection reset in mid-file shows.
+var ErrCut = errors.New("peertest: reply cut")
+
 type action int
 
 const (
@@ -25,6 +29,8 @@ const (
 	actDrop
 	actDropReply
 	actFail
+	actCorrupt // a body modifier: the call is delivered
+	actCut     // a body modifier: the call is delivered
 )
 
 type position int
@@ -51,6 +57,7 @@ type Fault struct {
 	pos     position
 	k       int
 	rate    float64 // probability of a hit; 1 unless Rate was given
+	cut     int64   // for CutAfter
 	bad     error   // the first bad argument, reported when the fault is set
 }
 
@@ -126,10 +133,30 @@ func Fail(err error) Fault {
 	return f
 }
 
+// Corrupt delivers calls but alters the file contents their replies
+// carry (a query's, a ranged read's), keeping their length: the low bit
+// of the first byte of every KiB is flipped, so no reply of a byte or more
+// comes through intact. Other replies are left alone. Corrupt combines
+// with other faults on the same call.
+func Corrupt() Fault { return newFault(actCorrupt, "corrupt") }
+
+// CutAfter delivers calls but makes the body of a reply that carries file
+// contents fail with ErrCut once n bytes of contents have come through, as
+// a connection reset in mid-file does; a reply of n bytes or fewer comes
+// whole.
+func CutAfter(n int64) Fault {
+	f := newFault(actCut, fmt.Sprint("cut after ", n))
+	if n < 0 {
+		f.bad = fmt.Errorf("peertest: CutAfter(%d): negative", n)
+	}
+	f.cut = n
+	return f
+}
+
 // Only narrows the fault to calls of the given methods.
 func (f Fault) Only(methods ...Method) Fault {
 	for _, m := range methods {
-		if !slices.Contains([]Method{MethodQuery, MethodHello, MethodFetch, MethodList, MethodSearch}, m) {
+		if !slices.Contains([]Method{MethodQuery, MethodHello, MethodFetch, MethodList, MethodSearch, MethodRange, MethodPieces}, m) {
 			f.setBad(fmt.Errorf("peertest: Only(%q): unknown method", m))
 		}
 	}
@@ -395,12 +422,23 @@ type plan struct {
 	act     action // actLatency: deliver after the latency
 	err     error  // for actFail
 	faults  []string
+	corrupt bool  // alter the contents of the reply
+	cut     int64 // fail the reply's body after this many bytes; -1: never
 }
 
 func (p *plan) add(r *Rule, c func() Call) (final bool) {
 	p.faults = append(p.faults, r.String())
-	if r.f.act == actLatency {
+	switch r.f.act {
+	case actLatency:
 		p.latency += max(0, r.f.latency(c(), r.rng))
+		return false
+	case actCorrupt:
+		p.corrupt = true
+		return false
+	case actCut:
+		if p.cut < 0 || r.f.cut < p.cut {
+			p.cut = r.f.cut
+		}
 		return false
 	}
 	p.act, p.err = r.f.act, r.f.err
@@ -411,7 +449,7 @@ func (p *plan) add(r *Rule, c func() Call) (final bool) {
 // in that order, for a call; the first rule that fails the call ends the
 // consultation.
 func (n *Network) decide(from, to string, m Method, c func() Call) plan {
-	var p plan
+	p := plan{cut: -1}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	fs := &n.faults

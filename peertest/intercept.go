@@ -68,8 +68,10 @@ type linkPeer struct {
 }
 
 // do runs deliver for a call of method m, unless a fault stops it; id is
-// the identity of a query that carries one.
-func (p *linkPeer) do(ctx context.Context, m Method, name string, history []string, id string, deliver func(context.Context) error) error {
+// the identity of a query that carries one. body, for a call whose reply
+// is file contents, is where deliver puts them: do wraps them there, to
+// count their bytes and apply the faults that alter them.
+func (p *linkPeer) do(ctx context.Context, m Method, name string, history []string, id string, body *io.ReadCloser, deliver func(context.Context) error) error {
 	n := p.net
 	if p.src != nil && p.src.down.Load() {
 		return fmt.Errorf("transport: %s: %w", p.url, ErrCrashed) // a crashed host sends nothing
@@ -88,6 +90,9 @@ func (p *linkPeer) do(ctx context.Context, m Method, name string, history []stri
 		if err == nil && pl.act == actDropReply {
 			err = fmt.Errorf("transport: %s: reply lost: %w", p.url, ErrDropped)
 		}
+		if err == nil && body != nil && *body != nil {
+			*body = n.trace.wrapBody(*body, c, pl.corrupt, pl.cut)
+		}
 	}
 	n.trace.end(c, err, pl.fault(), n.trace.delivered(ctx))
 	return err
@@ -95,7 +100,7 @@ func (p *linkPeer) do(ctx context.Context, m Method, name string, history []stri
 
 func (p *linkPeer) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 	var body io.ReadCloser
-	err := p.do(ctx, MethodQuery, name, history, "", func(ctx context.Context) error {
+	err := p.do(ctx, MethodQuery, name, history, "", &body, func(ctx context.Context) error {
 		b, err := p.inner.Query(ctx, name, history)
 		body = b
 		return err
@@ -110,16 +115,16 @@ func (p *linkPeer) Query(ctx context.Context, name string, history []string) (io
 }
 
 func (p *linkPeer) Hello(ctx context.Context, url string) error {
-	return p.do(ctx, MethodHello, url, nil, "", func(ctx context.Context) error { return p.inner.Hello(ctx, url) })
+	return p.do(ctx, MethodHello, url, nil, "", nil, func(ctx context.Context) error { return p.inner.Hello(ctx, url) })
 }
 
 func (p *linkPeer) Fetch(ctx context.Context, name, secret string) error {
-	return p.do(ctx, MethodFetch, name, nil, "", func(ctx context.Context) error { return p.inner.Fetch(ctx, name, secret) })
+	return p.do(ctx, MethodFetch, name, nil, "", nil, func(ctx context.Context) error { return p.inner.Fetch(ctx, name, secret) })
 }
 
 func (p *linkPeer) List(ctx context.Context) ([]string, error) {
 	var names []string
-	err := p.do(ctx, MethodList, "", nil, "", func(ctx context.Context) error {
+	err := p.do(ctx, MethodList, "", nil, "", nil, func(ctx context.Context) error {
 		l, ok := p.inner.(transport.Lister)
 		if !ok {
 			return transport.UnknownMethod("list")
@@ -169,7 +174,7 @@ func traced(method string, args []any) (m Method, name string, history []string,
 func (p *linkPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
 	m, name, history, id := traced(method, args)
 	var v any
-	err := p.do(ctx, m, name, history, id, func(ctx context.Context) error {
+	err := p.do(ctx, m, name, history, id, nil, func(ctx context.Context) error {
 		c, ok := p.inner.(transport.Caller)
 		if !ok {
 			return transport.UnknownMethod(method)
@@ -188,7 +193,7 @@ func (p *linkPeer) Call(ctx context.Context, method string, args ...any) (any, e
 func (p *linkPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
 	m, name, history, id := traced(method, args)
 	var body io.ReadCloser
-	err := p.do(ctx, m, name, history, id, func(ctx context.Context) error {
+	err := p.do(ctx, m, name, history, id, &body, func(ctx context.Context) error {
 		c, ok := p.inner.(transport.Caller)
 		if !ok {
 			return transport.UnknownMethod(method)

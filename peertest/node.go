@@ -203,7 +203,8 @@ func (nd *Node) Read(name string) (string, bool) {
 }
 
 // Files returns the slash-separated names of the regular files in the
-// node's directory, sorted, including any temporary file a fetch left.
+// node's directory, sorted, including any temporary or partial file a
+// fetch left.
 func (nd *Node) Files() []string {
 	var names []string
 	filepath.WalkDir(nd.dir, func(p string, d fs.DirEntry, err error) error {
@@ -241,6 +242,7 @@ func (nd *Node) Query(ctx context.Context, name string) ([]byte, error) {
 	if p != nil {
 		b, err = p.Query(ctx, name, nil)
 	}
+	nd.net.trace.carried(c, int64(len(b)))
 	nd.net.trace.end(c, err, "", p != nil)
 	return b, err
 }

@@ -29,6 +29,10 @@ const (
 	MethodPing   Method = "filepeer.ping"  // liveness
 	MethodPeers  Method = "filepeer.peers" // discovery
 	MethodBye    Method = "filepeer.bye"   // a node closing
+	// MethodPieces is the piece list of some contents (filepeer.pieces).
+	MethodPieces Method = "filepeer.pieces"
+	// MethodRange is a ranged read of some contents (filepeer.range).
+	MethodRange Method = "filepeer.range"
 )
 
 // Call is one call in a network's trace: a node calling another over the
@@ -54,6 +58,10 @@ type Call struct {
 	// Delivered is true once the callee has received the call: no fault
 	// stopped it on the way, and the callee was up.
 	Delivered bool
+	// Bytes is how many bytes of file contents the call's reply carried
+	// to the caller (a query's, a ranged read's): it grows as the
+	// caller reads the body, which may be after Done.
+	Bytes int64
 
 	Start    time.Duration // when the call started, since the network was made
 	Duration time.Duration // how long the call took, once Done
@@ -225,6 +233,25 @@ func (t Trace) Steps() []Step {
 		}
 	}
 	return steps
+}
+
+// Bytes sums the file-content bytes the calls carried (Call.Bytes).
+func (t Trace) Bytes() int64 {
+	var sum int64
+	for _, c := range t {
+		sum += c.Bytes
+	}
+	return sum
+}
+
+// carried adds k bytes of file contents to the call c.
+func (t *tracer) carried(c *Call, k int64) {
+	if c == nil || k == 0 {
+		return
+	}
+	t.mu.Lock()
+	c.Bytes += k
+	t.mu.Unlock()
 }
 
 // tracer records calls and counts those in flight.

@@ -54,9 +54,12 @@ func TestTraceOfFetch(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "x", got)
 	require.Equal(t, []string{"f"}, net.Node("n0").Files())
+	// A fetch searches first, for holders that announce a hash; n1 has
+	// not hashed f (it has not settled), so the query brings it whole.
 	require.Equal(t, []string{
 		`#1 test>n0 fetch "f": ok`,
-		`#2<#1 n0>n1 query "f" [n0] hop 1: ok`,
+		`#2<#1 n0>n1 filepeer.search "f" [n0] hop 1: ok`,
+		`#3<#1 n0>n1 query "f" [n0] hop 1: ok`,
 	}, net.Trace().Lines())
 }
 
