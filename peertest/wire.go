@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // WireCodec sends every call between nodes through the XML-RPC codec: the
@@ -26,7 +27,7 @@ func WireCodec() Option {
 // wireNet carries calls through the XML-RPC client and handler, with an
 // http.RoundTripper that hands each request to the callee's handler.
 type wireNet struct {
-	client *transport.XMLRPC
+	client *xmlrpc.Transport
 
 	mu sync.Mutex
 	// guards handlers
@@ -37,7 +38,7 @@ func newWireNet(n *Network) *wireNet {
 	w := &wireNet{handlers: make(map[string]http.Handler)}
 	// CallTimeout and StallTimeout -1: only the caller's context bounds a call, as on the
 	// in-memory network, so that BlackHole waits for the caller's deadline.
-	w.client = transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: -1, StallTimeout: -1, RoundTripper: w})
+	w.client = xmlrpc.New(xmlrpc.Config{CallTimeout: -1, StallTimeout: -1, RoundTripper: w})
 	n.tb.Cleanup(func() { w.client.Close() })
 	return w
 }
@@ -54,7 +55,7 @@ func wireHost(url string) string {
 
 func (w *wireNet) listen(url string, p transport.Peer) (io.Closer, error) {
 	host := wireHost(url)
-	h := transport.NewXMLRPCHandler(p)
+	h := xmlrpc.NewHandler(p)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.handlers[host] != nil {

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/filepeer/peer/transport/internal/wire"
 )
 
 // Peer is the protocol's remote methods. A node implements it to be served,
@@ -67,7 +69,7 @@ type Caller interface {
 // have: code 1, with the words of Python's server, so that either kind
 // of node reads the same.
 func UnknownMethod(method string) *Fault {
-	return &Fault{Code: CodeError, Message: fmt.Sprintf("method %q is not supported", truncate(method))}
+	return &Fault{Code: CodeError, Message: fmt.Sprintf("method %q is not supported", wire.Short(method))}
 }
 
 // Contexter is an optional interface of the Peer given to Listen. A

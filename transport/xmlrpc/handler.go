@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/filepeer/peer/transport"
 )
 
-// NewXMLRPCHandler returns an http.Handler that serves p over XML-RPC, as
+// NewHandler returns an http.Handler that serves p over XML-RPC, as
 // Python's SimpleXMLRPCServer serves the book's node: POST on "/" or
 // "/RPC2", the methods query(name[, history]), hello(url), fetch(name,
 // secret), list() if p is a Lister, and any other method if p is a Caller
@@ -36,11 +38,11 @@ import (
 // (CallerAddr). A reply that the client stops reading is cut off after
 // DefaultReplyStallTimeout without progress, if the server lets the
 // handler set write deadlines (net/http's does).
-func NewXMLRPCHandler(p Peer) http.Handler {
-	return newXMLRPCHandler(p, DefaultMaxRequestBytes, DefaultReplyStallTimeout)
+func NewHandler(p transport.Peer) http.Handler {
+	return newHandler(p, DefaultMaxRequestBytes, DefaultReplyStallTimeout)
 }
 
-func newXMLRPCHandler(p Peer, maxRequest int64, replyStall time.Duration) *xmlrpcHandler {
+func newHandler(p transport.Peer, maxRequest int64, replyStall time.Duration) *xmlrpcHandler {
 	return &xmlrpcHandler{
 		p:          p,
 		maxRequest: maxRequest,
@@ -51,7 +53,7 @@ func newXMLRPCHandler(p Peer, maxRequest int64, replyStall time.Duration) *xmlrp
 }
 
 type xmlrpcHandler struct {
-	p          Peer
+	p          transport.Peer
 	maxRequest int64
 	replyStall time.Duration // 0: replies are not timed
 	scans      *scanMemo
@@ -85,18 +87,18 @@ func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = &stallWriter{ResponseWriter: w, rc: rc, stall: h.replyStall}
 	}
 	if addr, ok := remoteAddr(r.RemoteAddr); ok {
-		r = r.WithContext(WithCallerAddr(r.Context(), addr))
+		r = r.WithContext(transport.WithCallerAddr(r.Context(), addr))
 	}
 	if r.ContentLength > h.maxRequest {
 		// Refused before a byte of the body is awaited, and the
 		// connection closed rather than drained.
 		w.Header().Set("Connection", "close")
-		writeFault(w, CodeError, fmt.Sprintf("transport: request of %d bytes exceeds the cap of %d", r.ContentLength, h.maxRequest))
+		writeFault(w, transport.CodeError, fmt.Sprintf("transport: request of %d bytes exceeds the cap of %d", r.ContentLength, h.maxRequest))
 		return
 	}
 	method, params, err := h.decode(w, r)
 	if err != nil {
-		writeFault(w, CodeError, faultText(err))
+		writeFault(w, transport.CodeError, faultText(err))
 		return
 	}
 	if err := h.dispatch(w, r, method, params); err != nil {
@@ -213,7 +215,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		writeInt(w, 0)
 		return nil
 	case "list":
-		l, ok := h.p.(Lister)
+		l, ok := h.p.(transport.Lister)
 		if !ok {
 			break
 		}
@@ -227,9 +229,9 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		writeStrings(w, names)
 		return nil
 	}
-	c, ok := h.p.(Caller)
+	c, ok := h.p.(transport.Caller)
 	if !ok {
-		return UnknownMethod(method)
+		return transport.UnknownMethod(method)
 	}
 	v, err := c.Call(ctx, method, params...)
 	if err != nil {
@@ -246,12 +248,12 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 // writeError sends err as a fault: a *Fault with its code, anything else
 // as CodeError.
 func writeError(w http.ResponseWriter, err error) {
-	var f *Fault
+	var f *transport.Fault
 	if errors.As(err, &f) {
 		writeFault(w, f.Code, f.Message)
 		return
 	}
-	writeFault(w, CodeError, faultText(err))
+	writeFault(w, transport.CodeError, faultText(err))
 }
 
 func argCount(sig string, lo, hi, got int) error {

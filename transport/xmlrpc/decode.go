@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 // The XML-RPC codec is written by hand rather than built on
 // github.com/kolo/xmlrpc (used by the tests as a cross-check) or
@@ -24,12 +24,14 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/internal/wire"
 )
 
 const (
-	// maxValueDepth caps how deeply arrays and structs nest in a value,
-	// so that a hostile document cannot recurse without bound.
-	maxValueDepth = 16
+	// maxValueDepth caps how deeply arrays and structs nest in a value.
+	maxValueDepth = wire.MaxDepth
 	// maxTagLen caps an element name and its attributes.
 	maxTagLen = 256
 	// maxSkipLen caps a comment or a processing instruction.
@@ -54,21 +56,6 @@ func (e *SyntaxError) Error() string { return "transport: malformed XML-RPC: " +
 
 func syntaxErrorf(format string, args ...any) error {
 	return &SyntaxError{Msg: fmt.Sprintf(format, args...)}
-}
-
-// isXMLChar reports whether r may appear in an XML 1.0 document.
-func isXMLChar(r rune) bool {
-	switch {
-	case r >= 0x20 && r <= 0xD7FF:
-		return true
-	case r == '\t' || r == '\n' || r == '\r':
-		return true
-	case r >= 0xE000 && r <= 0xFFFD:
-		return true
-	case r >= 0x10000 && r <= utf8.MaxRune:
-		return true
-	}
-	return false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
@@ -446,7 +433,7 @@ func (d *xmlDecoder) readChars(p []byte) (n int, err error) {
 			if r == utf8.RuneError && size <= 1 {
 				return n, syntaxErrorf("invalid UTF-8")
 			}
-			if !isXMLChar(r) {
+			if !wire.IsXMLChar(r) {
 				return n, syntaxErrorf("character %U is not allowed in XML", r)
 			}
 			if size > len(p)-n {
@@ -549,7 +536,7 @@ func (d *xmlDecoder) readEntity() (rune, error) {
 	if err != nil || name[len(name)-1] == '+' || strings.ContainsAny(name[1:], "+-") {
 		return 0, syntaxErrorf("bad character reference &%s;", name)
 	}
-	if v > utf8.MaxRune || !isXMLChar(rune(v)) {
+	if v > utf8.MaxRune || !wire.IsXMLChar(rune(v)) {
 		return 0, syntaxErrorf("character reference &%s; is not an XML character", name)
 	}
 	return rune(v), nil
@@ -895,7 +882,7 @@ func (d *xmlDecoder) closeDoc(names ...string) error {
 // replyStart reads a <methodResponse> up to its value. It returns the
 // fault if the reply is one, having read it whole; otherwise the decoder
 // stands just inside <params><param><value>.
-func (d *xmlDecoder) replyStart() (*Fault, error) {
+func (d *xmlDecoder) replyStart() (*transport.Fault, error) {
 	if d.skipReplyHead() {
 		return nil, nil
 	}
@@ -947,7 +934,7 @@ func (d *xmlDecoder) replyStart() (*Fault, error) {
 	if !ok {
 		return nil, syntaxErrorf("fault without a faultString")
 	}
-	return &Fault{Code: int(code), Message: cut(msg, MaxFaultString)}, nil
+	return &transport.Fault{Code: int(code), Message: cut(msg, MaxFaultString)}, nil
 }
 
 // replyValue reads a small reply's value, after replyStart, through the end

@@ -1,7 +1,6 @@
-package transport
+package xmlrpc
 
 import (
-	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -19,10 +18,10 @@ import (
 
 // Defaults of the server's guards against hostile clients.
 const (
-	// DefaultReplyStallTimeout is XMLRPCConfig.ReplyStallTimeout's zero
+	// DefaultReplyStallTimeout is Config.ReplyStallTimeout's zero
 	// value.
 	DefaultReplyStallTimeout = 30 * time.Second
-	// DefaultMaxConnsPerAddr is XMLRPCConfig.MaxConnsPerAddr's zero
+	// DefaultMaxConnsPerAddr is Config.MaxConnsPerAddr's zero
 	// value. Several peers may share one address (a host of many nodes,
 	// a NAT, loopback in tests): 30 node processes on one machine that
 	// all know each other, flooding queries at once, went past 64 and
@@ -36,23 +35,6 @@ const (
 	// before it is read to its end.
 	maxFaultDoc = 64 << 10
 )
-
-// callerKey is the context key of WithCallerAddr.
-type callerKey struct{}
-
-// WithCallerAddr returns ctx marked with the network address of the
-// client whose call it serves. The XML-RPC server marks every call so; a
-// transport of one's own may do the same, so that the served node can
-// limit calls per caller.
-func WithCallerAddr(ctx context.Context, addr netip.Addr) context.Context {
-	return context.WithValue(ctx, callerKey{}, addr)
-}
-
-// CallerAddr returns the address WithCallerAddr put in ctx, if any.
-func CallerAddr(ctx context.Context) (netip.Addr, bool) {
-	a, ok := ctx.Value(callerKey{}).(netip.Addr)
-	return a, ok
-}
 
 // remoteAddr parses an http.Request's RemoteAddr ("ip:port").
 func remoteAddr(s string) (netip.Addr, bool) {

@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -20,9 +20,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/filepeer/peer/transport"
 )
 
-// Defaults of XMLRPCConfig.
+// Defaults of Config.
 const (
 	DefaultCallTimeout       = 60 * time.Second
 	DefaultStallTimeout      = 60 * time.Second
@@ -36,9 +38,9 @@ const (
 // ErrClosed is returned by calls on a transport after its Close.
 var ErrClosed = errors.New("transport: closed")
 
-// XMLRPCConfig configures an XML-RPC transport. The zero value is ready to
+// Config configures an XML-RPC transport. The zero value is ready to
 // use.
-type XMLRPCConfig struct {
+type Config struct {
 	// CallTimeout bounds the wait for a reply to begin, on top of the
 	// caller's context: from sending the request to receiving the reply's
 	// HTTP headers. The body that follows, a file of any size, is bounded
@@ -117,11 +119,11 @@ type XMLRPCConfig struct {
 	ErrorLog *log.Logger
 }
 
-// XMLRPC is the default transport: XML-RPC over HTTP, wire-compatible with
+// Transport is the default transport: XML-RPC over HTTP, wire-compatible with
 // Python's xmlrpc.client and xmlrpc.server, so that Go and Python nodes form
 // one network. Safe for concurrent use.
-type XMLRPC struct {
-	cfg XMLRPCConfig
+type Transport struct {
+	cfg Config
 	// rt makes the calls. It is used directly rather than through an
 	// http.Client, which would only add a redirect policy (a peer is its
 	// URL: redirects are never followed) and a dozen allocations a call.
@@ -139,10 +141,10 @@ type XMLRPC struct {
 	closed bool
 }
 
-var _ Transport = (*XMLRPC)(nil)
+var _ transport.Transport = (*Transport)(nil)
 
-// NewXMLRPC returns an XML-RPC transport configured by cfg.
-func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
+// New returns an XML-RPC transport configured by cfg.
+func New(cfg Config) *Transport {
 	cfg.CallTimeout = orDefault(cfg.CallTimeout, DefaultCallTimeout)
 	cfg.StallTimeout = orDefault(cfg.StallTimeout, DefaultStallTimeout)
 	cfg.ReadHeaderTimeout = orDefault(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
@@ -161,7 +163,7 @@ func NewXMLRPC(cfg XMLRPCConfig) *XMLRPC {
 	if cfg.ErrorLog == nil {
 		cfg.ErrorLog = log.New(io.Discard, "", 0)
 	}
-	t := &XMLRPC{cfg: cfg}
+	t := &Transport{cfg: cfg}
 	rt := cfg.RoundTripper
 	if rt == nil {
 		t.own = &http.Transport{
@@ -208,7 +210,7 @@ func orDefault(d, def time.Duration) time.Duration {
 // goroutine outlives it; calls and Dial after Close fail with ErrClosed.
 // Servers started by Listen are closed by their own Closers. Close is safe
 // to call more than once.
-func (t *XMLRPC) Close() error {
+func (t *Transport) Close() error {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
@@ -218,7 +220,7 @@ func (t *XMLRPC) Close() error {
 	return nil
 }
 
-func (t *XMLRPC) isClosed() bool {
+func (t *Transport) isClosed() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.closed
@@ -232,8 +234,8 @@ func (t *XMLRPC) isClosed() bool {
 // with the real port. Calls are served under p's Context if p is a
 // Contexter. Closing the listener cancels the calls being served, shuts
 // the HTTP server down and waits for its goroutines. To share a server,
-// mount NewXMLRPCHandler in an http.Server of your own.
-func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
+// mount NewHandler in an http.Server of your own.
+func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	if p == nil {
 		return nil, errors.New("transport: listen: nil Peer")
 	}
@@ -253,7 +255,7 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	case u.Scheme == "https":
-		return nil, fmt.Errorf("transport: listen %s: https:// needs XMLRPCConfig.CertFile and KeyFile", rawURL)
+		return nil, fmt.Errorf("transport: listen %s: https:// needs Config.CertFile and KeyFile", rawURL)
 	case u.Scheme != "http":
 		return nil, fmt.Errorf("transport: listen %s: only http:// and https:// URLs can be served", rawURL)
 	}
@@ -274,12 +276,12 @@ func (t *XMLRPC) Listen(rawURL string, p Peer) (io.Closer, error) {
 		l.url = u.String()
 	}
 	base := context.Background()
-	if c, ok := p.(Contexter); ok {
+	if c, ok := p.(transport.Contexter); ok {
 		base = c.Context()
 	}
 	var ctx context.Context
 	ctx, l.cancel = context.WithCancel(base)
-	h := newXMLRPCHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout)
+	h := newHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout)
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Counted so that Close can wait for handlers that
@@ -349,7 +351,7 @@ func (l *xmlrpcListener) Close() error {
 // Dial returns a client for the node at url, which must be an http:// or
 // https:// URL. Like Python's ServerProxy, it posts to /RPC2 when the URL
 // has no path. The client implements Lister too.
-func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
+func (t *Transport) Dial(rawURL string) (transport.Peer, error) {
 	if t.isClosed() {
 		return nil, ErrClosed
 	}
@@ -390,12 +392,12 @@ func (t *XMLRPC) Dial(rawURL string) (Peer, error) {
 	return p, nil
 }
 
-// maxDialCache caps XMLRPC.peers.
+// maxDialCache caps Transport.peers.
 const maxDialCache = 256
 
 // xmlrpcPeer is the client side of the XML-RPC transport.
 type xmlrpcPeer struct {
-	t   *XMLRPC
+	t   *Transport
 	url string // as dialled, for errors
 	// proto is every request's start, posted to proto.URL: a call
 	// copies it with its context (the copy that WithContext must make
@@ -404,8 +406,8 @@ type xmlrpcPeer struct {
 }
 
 var (
-	_ Lister = (*xmlrpcPeer)(nil)
-	_ Caller = (*xmlrpcPeer)(nil)
+	_ transport.Lister = (*xmlrpcPeer)(nil)
+	_ transport.Caller = (*xmlrpcPeer)(nil)
 )
 
 // callHeader is the header of every request. Requests share it: a

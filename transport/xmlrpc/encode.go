@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bytes"
@@ -19,6 +19,8 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/filepeer/peer/internal/filestamp"
+	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/internal/wire"
 )
 
 // How the escaper treats each byte of text.
@@ -96,7 +98,7 @@ func appendEscaped(dst, src []byte, atEOF bool) ([]byte, int, error) {
 				}
 				return dst, i, errNotText
 			}
-			if !isXMLChar(r) {
+			if !wire.IsXMLChar(r) {
 				return dst, i, errNotText
 			}
 			dst = append(dst, src[i:i+size]...)
@@ -143,7 +145,7 @@ func scanTextSlow(src []byte, atEOF bool) (escLen int64, used int, err error) {
 				}
 				return escLen, i, errNotText
 			}
-			if !isXMLChar(r) {
+			if !wire.IsXMLChar(r) {
 				return escLen, i, errNotText
 			}
 			escLen += int64(size)
@@ -166,13 +168,6 @@ func escapeLossy(b *bytes.Buffer, s string) {
 			s = s[size:]
 		}
 	}
-}
-
-func truncate(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }
 
 // encodeCall writes a <methodCall>, laid out as Python lays it out. Its
@@ -252,7 +247,7 @@ func appendString(b []byte, s string) ([]byte, error) {
 		err = errNotText
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q", err, truncate(s))
+		return nil, fmt.Errorf("%w: %q", err, wire.Short(s))
 	}
 	return out, nil
 }
@@ -446,7 +441,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 	}
 	defer release()
 	switch b := body.(type) {
-	case Texter:
+	case transport.Texter:
 		text = b.IsText()
 	case io.ReadSeeker:
 		var err error

@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
