@@ -5,10 +5,14 @@
 // New returns a transport.Transport whose Listen owns a listener;
 // NewHandler serves a Peer as an http.Handler, for a server of one's own.
 //
-// The files hold, from the bottom up: the bytes XML can carry (words.go,
-// escape.go), the decoder of XML-RPC's subset of XML (decode.go), values
-// (value.go), requests (request.go) and replies (reply.go), base64
-// streams (base64.go); then the client (client.go), the handler
-// (handler.go), its file-kind memo (memo.go) and the guards against
-// hostile peers (guard.go). Each file uses only those before it.
+// The files hold, from the bottom up: buffer pools (pool.go) and the
+// guards against hostile peers (guard.go); the bytes XML can carry
+// (chars.go) and their escaping (escape.go); the decoder of XML-RPC's
+// subset of XML (decode.go), base64 streams (base64.go), values
+// (value.go), requests (request.go) and replies (reply.go), which read
+// from an io.Reader and write to an io.Writer; the file-kind memo
+// (memo.go); and over them the client (client.go), the handler, which
+// owns HTTP headers and spooling (handler.go), the listener (listen.go)
+// and the Transport that ties them (transport.go). A file uses only
+// those before it, but for transport.go's defaults and Transport type.
 package xmlrpc

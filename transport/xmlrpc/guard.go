@@ -2,6 +2,7 @@ package xmlrpc
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -245,4 +246,28 @@ func cut(s string, max int) string {
 		i--
 	}
 	return s[:i] + "…[cut]"
+}
+
+// capReader fails once more than max bytes are read.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a reply of exactly max bytes from a
+		// longer one.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("transport: reply exceeds %d bytes", c.max)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }

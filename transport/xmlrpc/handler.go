@@ -2,11 +2,14 @@ package xmlrpc
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -195,7 +198,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if err := h.p.Hello(ctx, url); err != nil {
 			return err
 		}
-		writeInt(w, 0)
+		writeXML(w, intDoc(0))
 		return nil
 	case "fetch":
 		if len(params) != 2 {
@@ -212,7 +215,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if err := h.p.Fetch(ctx, name, secret); err != nil {
 			return err
 		}
-		writeInt(w, 0)
+		writeXML(w, intDoc(0))
 		return nil
 	case "list":
 		l, ok := h.p.(transport.Lister)
@@ -226,7 +229,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if err != nil {
 			return err
 		}
-		writeStrings(w, names)
+		writeXML(w, stringsDoc(names))
 		return nil
 	}
 	c, ok := h.p.(transport.Caller)
@@ -242,8 +245,16 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		writeQueryReply(w, body, h.scans, h.parallel)
 		return nil
 	}
-	return writeValue(w, v)
+	doc, err := valueDoc(v)
+	if err != nil {
+		return err
+	}
+	writeXML(w, doc)
+	return nil
 }
+
+// writeFault sends a fault, with HTTP 200 as XML-RPC wants.
+func writeFault(w http.ResponseWriter, code int, msg string) { writeXML(w, faultDoc(code, msg)) }
 
 // writeError sends err as a fault: a *Fault with its code, anything else
 // as CodeError.
@@ -308,4 +319,186 @@ func typeName(v any) string {
 		return "nil"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// writeXML sends a whole small document.
+func writeXML(w http.ResponseWriter, doc []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	h.Set("Content-Length", strconv.Itoa(len(doc)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(doc)
+}
+
+// writeQueryReply streams body as the reply to a query: text as <string>,
+// anything else as <base64>. The kind must be known before the first byte
+// is sent: a body that knows it (a Texter, such as a reply relayed from
+// another node) is trusted; a seekable body (a file) is scanned first and
+// rewound, which also gives the exact Content-Length; any other body is
+// spooled to memory or a temporary file and scanned there. Spooling, rather
+// than sending unknown bodies as <base64>, keeps text as text for the
+// book's Python node, which can only write what it fetches if it is a str.
+//
+// Once the reply has begun, a failure can no longer become a fault: the
+// reply is cut short and the client sees a broken document.
+//
+// parallel, if not nil, rations copyParallel: a reply that cannot take a
+// token from it streams through small buffers instead.
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
+	var (
+		text   bool
+		length int64 = -1 // of the encoded contents, if known
+		// small holds the whole body if it is small and seekable: it
+		// is then read once, and checked once.
+		small []byte
+		// pos and size place the contents in a seekable body.
+		pos, size int64
+	)
+	in := getBuf(inPool, ioChunk)
+	// in is given back as soon as the body is scanned, and the reply
+	// streams through buffers sized for it: a reply the client stops
+	// reading holds only those until it is cut off.
+	held := true
+	release := func() {
+		if held {
+			putBuf(inPool, in)
+			held = false
+		}
+	}
+	defer release()
+	switch b := body.(type) {
+	case transport.Texter:
+		text = b.IsText()
+	case io.ReadSeeker:
+		var err error
+		if small, err = readSmall(b, *in); err != nil {
+			return err
+		}
+		if small == nil {
+			if text, length, pos, size, err = scans.scan(b, *in); err != nil {
+				return err
+			}
+		}
+	default:
+		rs, cleanup, err := spool(body)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if text, length, pos, size, err = scanSeeker(rs, *in); err != nil {
+			return err
+		}
+		body = rs
+	}
+	if small != nil {
+		out := getBuf(outPool, ioChunk)
+		defer putBuf(outPool, out)
+		*out = appendFileReply((*out)[:0], small)
+		writeXML(w, *out)
+		return nil
+	}
+	release()
+	open, close := "<string>", "</string>"
+	if !text {
+		open, close = "<base64>", "</base64>"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	if length >= 0 {
+		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	var (
+		out  *[]byte
+		pool *sync.Pool
+		err  error
+	)
+	if ra, ok := body.(io.ReaderAt); ok && length >= 0 && size > 2*parallelChunk && takeToken(parallel) {
+		pool = outPool
+		out = getBuf(pool, ioChunk)
+		*out = append(append((*out)[:0], replyHead...), open...)
+		err = copyParallel(w, ra, pos, size, text, out)
+		if parallel != nil {
+			<-parallel
+		}
+	} else {
+		pool = streamPool
+		out = getBuf(pool, streamChunk)
+		sin := getBuf(streamPool, streamChunk)
+		*out = append(append((*out)[:0], replyHead...), open...)
+		var enc encoder = &textEncoder{r: body, in: *sin}
+		if !text {
+			enc = &base64Encoder{r: body, in: (*sin)[:len(*sin)/4*3]}
+		}
+		err = copyEncoded(w, enc, out)
+		putBuf(streamPool, sin)
+	}
+	defer putBuf(pool, out)
+	if err != nil {
+		return err
+	}
+	// The tail goes with the last of the contents: a small reply is
+	// one write.
+	*out = append(append(*out, close...), replyTail...)
+	_, err = w.Write(*out)
+	return err
+}
+
+// takeToken takes a token from parallel without waiting; a nil channel
+// always has one.
+func takeToken(parallel chan struct{}) bool {
+	if parallel == nil {
+		return true
+	}
+	select {
+	case parallel <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// readSmall reads all of rs into buf if it fits, and returns it; if it
+// does not fit, it rewinds rs and returns nil.
+func readSmall(rs io.ReadSeeker, buf []byte) ([]byte, error) {
+	n, err := io.ReadFull(rs, buf)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return buf[:n], nil
+	case nil:
+		_, err = rs.Seek(-int64(n), io.SeekCurrent)
+	}
+	return nil, err
+}
+
+// spool copies a body of unknown kind somewhere it can be read twice.
+func spool(r io.Reader) (io.ReadSeeker, func(), error) {
+	var b bytes.Buffer
+	if _, err := io.CopyN(&b, r, spoolInMemory+1); err == io.EOF {
+		return bytes.NewReader(b.Bytes()), func() {}, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.CreateTemp("", "filepeer-spool-*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("transport: spool reply: %w", err)
+	}
+	cleanup := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	if _, err := f.Write(b.Bytes()); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("transport: spool reply: %w", err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("transport: spool reply: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("transport: spool reply: %w", err)
+	}
+	return f, cleanup, nil
 }
