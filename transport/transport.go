@@ -93,7 +93,10 @@ type Texter interface {
 type Transport interface {
 	// Listen serves p at url until the returned io.Closer is closed.
 	// Closing it stops new calls; calls already running are the served
-	// node's to end.
+	// node's to end. The Closer may also have a method URL() string
+	// giving the URL actually served, when it differs from url (port 0
+	// asks an XML-RPC transport for a free port); a node then takes
+	// that URL as its own.
 	Listen(url string, p Peer) (io.Closer, error)
 	// Dial returns a client for the node at url. It does no I/O: an error
 	// means the URL can never be reached over this transport.

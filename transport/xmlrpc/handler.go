@@ -183,10 +183,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 			return err
 		}
 		defer body.Close()
-		// An error past this point has cut the reply short; the client
-		// sees a broken document. Nothing more can be sent.
-		writeQueryReply(w, body, h.scans, h.parallel)
-		return nil
+		return h.sendFile(w, body)
 	case "hello":
 		if len(params) != 1 {
 			return argCount("hello(url)", 1, 1, len(params))
@@ -232,18 +229,13 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		writeXML(w, stringsDoc(names))
 		return nil
 	}
-	c, ok := h.p.(transport.Caller)
-	if !ok {
-		return transport.UnknownMethod(method)
-	}
-	v, err := c.Call(ctx, method, params...)
+	v, err := transport.Call(ctx, h.p, method, params...)
 	if err != nil {
 		return err
 	}
 	if body, ok := v.(io.ReadCloser); ok {
 		defer body.Close()
-		writeQueryReply(w, body, h.scans, h.parallel)
-		return nil
+		return h.sendFile(w, body)
 	}
 	doc, err := valueDoc(v)
 	if err != nil {
@@ -255,6 +247,39 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 
 // writeFault sends a fault, with HTTP 200 as XML-RPC wants.
 func writeFault(w http.ResponseWriter, code int, msg string) { writeXML(w, faultDoc(code, msg)) }
+
+// sendFile sends body as the reply, or returns the error to send as a
+// fault if it failed before a byte of the reply was sent (a file that
+// could not be read, say). An error past that point has cut the reply
+// short, and the client sees a broken document: nothing more can be
+// sent.
+func (h *xmlrpcHandler) sendFile(w http.ResponseWriter, body io.Reader) error {
+	sw := &sentWriter{ResponseWriter: w}
+	err := writeQueryReply(sw, body, h.scans, h.parallel)
+	if sw.sent {
+		return nil
+	}
+	return err
+}
+
+// sentWriter records whether anything of the reply has been sent.
+type sentWriter struct {
+	http.ResponseWriter
+	sent bool
+}
+
+func (s *sentWriter) WriteHeader(code int) {
+	s.sent = true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *sentWriter) Write(p []byte) (int, error) {
+	s.sent = true
+	return s.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (s *sentWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // writeError sends err as a fault: a *Fault with its code, anything else
 // as CodeError.
@@ -408,7 +433,8 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
-	w.WriteHeader(http.StatusOK)
+	// The first Write sends the headers, with status 200: a body whose
+	// first read fails leaves the reply unsent, for a fault.
 	var (
 		out  *[]byte
 		pool *sync.Pool

@@ -18,12 +18,11 @@ import (
 
 // Listen serves p at url, an "http://host:port" URL, on host:port (port 80
 // if none), or an "https://host:port" URL (port 443 if none) if the
-// config has CertFile and KeyFile. On Unix the socket has SO_REUSEADDR, as Go's listeners always
-// do, so a node can be restarted on its port at once. Port 0 picks a free
-// port: the returned io.Closer then also has a URL method giving the URL
-// with the real port. Calls are served under p's Context if p is a
-// Contexter. Closing the listener cancels the calls being served, shuts
-// the HTTP server down and waits for its goroutines. To share a server,
+// config has CertFile and KeyFile. On Unix the socket has SO_REUSEADDR,
+// as Go's listeners always do, so a node can be restarted on its port at
+// once. The io.Closer returned is a *Listener; with port 0, a free port
+// is picked, and its URL method gives the URL with the real port. Calls
+// are served under p's Context if p is a Contexter. To share a server,
 // mount NewHandler in an http.Server of your own.
 func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	if p == nil {
@@ -60,7 +59,7 @@ func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen: %w", err)
 	}
-	l := &xmlrpcListener{url: rawURL, addr: ln.Addr()}
+	l := &Listener{url: rawURL, addr: ln.Addr()}
 	if port == "0" {
 		u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 		l.url = u.String()
@@ -102,8 +101,9 @@ func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	return l, nil
 }
 
-// xmlrpcListener is a server started by Listen.
-type xmlrpcListener struct {
+// Listener is a server started by Listen, which returns it as an
+// io.Closer. Its URL and Addr say where it listens; Close stops it.
+type Listener struct {
 	url      string
 	addr     net.Addr
 	srv      *http.Server
@@ -114,16 +114,18 @@ type xmlrpcListener struct {
 }
 
 // URL returns the URL served, with the real port if the one asked for was 0.
-func (l *xmlrpcListener) URL() string { return l.url }
+func (l *Listener) URL() string { return l.url }
 
-// Addr returns the address listened on.
-func (l *xmlrpcListener) Addr() net.Addr { return l.addr }
+// Addr returns the address listened on, with the real port.
+func (l *Listener) Addr() net.Addr { return l.addr }
 
 // shutdownGrace is how long Close lets cancelled calls write their faults
 // before it cuts their connections.
 const shutdownGrace = 2 * time.Second
 
-func (l *xmlrpcListener) Close() error {
+// Close cancels the calls being served, shuts the server down and waits
+// for its goroutines. It is safe to call more than once.
+func (l *Listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.cancel()

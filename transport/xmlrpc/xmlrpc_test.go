@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/kolo/xmlrpc"
@@ -754,4 +755,40 @@ func TestXMLRPCRetriesOnAResetKeepAlive(t *testing.T) {
 	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"))
 	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"), "sent again on a fresh connection")
 	require.False(t, first.Load())
+}
+
+// failingFile is a file whose every read fails.
+type failingFile struct{}
+
+var errDisk = errors.New("disk on fire")
+
+func (failingFile) Read([]byte) (int, error)          { return 0, errDisk }
+func (failingFile) Seek(int64, int) (int64, error)    { return 0, nil }
+func (failingFile) ReadAt([]byte, int64) (int, error) { return 0, errDisk }
+func (failingFile) Close() error                      { return nil }
+
+// TestXMLRPCFirstReadFailsIsAFault checks that a body whose first read
+// fails, before anything of the reply is sent, reaches the client as
+// fault 1, whatever kind of body it is: not as an empty HTTP 200.
+func TestXMLRPCFirstReadFailsIsAFault(t *testing.T) {
+	bodies := map[string]func() io.ReadCloser{
+		"seeker": func() io.ReadCloser { return failingFile{} },
+		"stream": func() io.ReadCloser { return io.NopCloser(iotest.ErrReader(errDisk)) },
+		"texter": func() io.ReadCloser { return texterBody{iotest.ErrReader(errDisk), true} },
+		"binary": func() io.ReadCloser { return texterBody{iotest.ErrReader(errDisk), false} },
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			p := &fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) { return body(), nil }}
+			tr, url := serve(t, p, Config{})
+			_, err := dial(t, tr, url).Query(context.Background(), "x", nil)
+			var f *transport.Fault
+			require.ErrorAs(t, err, &f)
+			require.Equal(t, transport.CodeError, f.Code)
+			require.Contains(t, f.Message, "disk on fire")
+
+			// The connection stays good for the next call.
+			require.NoError(t, dial(t, tr, url).Hello(context.Background(), "http://a"))
+		})
+	}
 }
