@@ -3,8 +3,11 @@ package xmlrpc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"unicode/utf8"
 
@@ -141,6 +144,49 @@ func BenchmarkSmallCall(b *testing.B) {
 			}
 			if n, err := r.Read(buf); n != 0 || err != io.EOF {
 				b.Fatal(n, err)
+			}
+		}
+	})
+}
+
+// BenchmarkQuery measures a query of a 100-byte file with a history of
+// three nodes, the operation the request and reply fast paths serve: over
+// loopback (client, handler and the sockets between), and the handler
+// alone, served in process.
+func BenchmarkQuery(b *testing.B) {
+	history := []string{"http://127.0.0.1:40001", "http://127.0.0.1:40002", "http://127.0.0.1:40003"}
+	p := &fakePeer{files: map[string][]byte{"f": bytes.Repeat([]byte("a small file "), 8)[:100]}}
+	b.Run("loopback", func(b *testing.B) {
+		tr, url := serve(b, p, Config{})
+		c := dial(b, tr, url)
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			body, err := c.Query(ctx, "f", history)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n, err := io.Copy(io.Discard, body); err != nil || n != 100 {
+				b.Fatal(n, err)
+			}
+			body.Close()
+		}
+	})
+	b.Run("handler", func(b *testing.B) {
+		call, err := encodeCall("query", "f", history)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := newHandler(p, DefaultMaxRequestBytes, 0)
+		body := bytes.NewReader(call)
+		req := httptest.NewRequest(http.MethodPost, "/RPC2", body)
+		b.ReportAllocs()
+		for b.Loop() {
+			body.Reset(call)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || rec.Body.Len() < 100 {
+				b.Fatal(rec.Code, rec.Body.String())
 			}
 		}
 	})

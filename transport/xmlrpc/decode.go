@@ -118,9 +118,6 @@ func (d *xmlDecoder) nextTag() (tag, error) {
 		}
 	}
 	for {
-		if t, ok, err := d.bufferedTag(); ok || err != nil {
-			return t, err
-		}
 		c, err := d.r.ReadByte()
 		if err != nil {
 			return tag{}, eofError(err)
@@ -139,30 +136,6 @@ func (d *xmlDecoder) nextTag() (tag, error) {
 			return t, nil
 		}
 	}
-}
-
-// bufferedTag is nextTag's fast path: if the buffer holds the layout and
-// the whole of the next start or end tag, it reads them in one go rather
-// than a byte at a time. Otherwise it reads nothing and reports false, and
-// nextTag goes the general way (so also for comments and processing
-// instructions).
-func (d *xmlDecoder) bufferedTag() (t tag, ok bool, err error) {
-	buf, _ := d.r.Peek(d.r.Buffered())
-	i := 0
-	for i < len(buf) && isSpace(buf[i]) {
-		i++
-	}
-	if i+1 >= len(buf) || buf[i] != '<' || buf[i+1] == '?' || buf[i+1] == '!' {
-		return tag{}, false, nil
-	}
-	rest := buf[i+1 : min(len(buf), i+1+maxTagLen+2)]
-	k := bytes.IndexByte(rest, '>')
-	if k < 0 {
-		return tag{}, false, nil
-	}
-	t, err = parseTag(rest[:k])
-	d.r.Discard(i + 1 + k + 1)
-	return t, true, err
 }
 
 // readTag reads a tag after its '<'. skip is true for a comment or a
@@ -635,9 +608,6 @@ func (d *xmlDecoder) readEntity() (rune, error) {
 // smallText reads the text up to the next tag into memory, charging it to
 // the decoder's budget.
 func (d *xmlDecoder) smallText() (string, error) {
-	if s, ok := d.plainText(); ok {
-		return s, nil
-	}
 	var sb strings.Builder
 	var buf [512]byte
 	for {
@@ -654,32 +624,6 @@ func (d *xmlDecoder) smallText() (string, error) {
 			return "", err
 		}
 	}
-}
-
-// plainText is smallText's fast path, for the short plain text of names,
-// URLs and layout: if the buffer holds the whole text, up to its '<', and
-// it is printable ASCII, tabs and LFs with no entity, that is the text,
-// taken as it stands. Otherwise it reads nothing and reports false.
-func (d *xmlDecoder) plainText() (string, bool) {
-	buf, _ := d.r.Peek(d.r.Buffered())
-	for i, c := range buf {
-		switch {
-		case c == '<':
-			if int64(i) > d.budget {
-				return "", false
-			}
-			d.budget -= int64(i)
-			d.r.Discard(i)
-			if i == 0 {
-				return "", true
-			}
-			return string(buf[:i]), true
-		case isPlain(c):
-		default:
-			return "", false
-		}
-	}
-	return "", false
 }
 
 // textIn reads the text of the element t just opened, up to its end tag.

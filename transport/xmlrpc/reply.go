@@ -23,9 +23,6 @@ const (
 // fault if the reply is one, having read it whole; otherwise the decoder
 // stands just inside <params><param><value>.
 func (d *xmlDecoder) replyStart() (*transport.Fault, error) {
-	if d.skipReplyHead() {
-		return nil, nil
-	}
 	if err := d.expect(start("methodResponse")); err != nil {
 		return nil, err
 	}
@@ -75,22 +72,6 @@ func (d *xmlDecoder) replyStart() (*transport.Fault, error) {
 		return nil, syntaxErrorf("fault without a faultString")
 	}
 	return &transport.Fault{Code: int(code), Message: cut(msg, MaxFaultString)}, nil
-}
-
-// skipReplyHead reads the head of a reply with a value, as this package
-// and Python write it, if the buffer holds it; it reports whether it did.
-// The decoder then stands inside <value>, as after replyStart.
-func (d *xmlDecoder) skipReplyHead() bool {
-	if d.started {
-		return false
-	}
-	b, err := d.r.Peek(len(replyHead))
-	if err != nil || string(b) != replyHead {
-		return false
-	}
-	d.r.Discard(len(replyHead))
-	d.started = true
-	return true
 }
 
 // replyValue reads a small reply's value, after replyStart, through the end
