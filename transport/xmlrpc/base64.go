@@ -7,28 +7,13 @@ import (
 	"io"
 	"math/bits"
 	"slices"
-	"strings"
 )
 
-// stripSpace removes the whitespace that base64 text may carry (Python
-// breaks it into lines of 76).
-func stripSpace(s string) string {
-	if !strings.ContainsAny(s, " \t\r\n") {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, s)
-}
-
-// stripSpaceBytes removes whitespace from b in place. Base64 has no byte
-// at or below ' ', so runs free of them are found a word at a time and
-// moved whole: Python breaks base64 into lines of 76, this package sends
-// one line.
-func stripSpaceBytes(b []byte) []byte {
+// stripSpace removes from b in place the whitespace that base64 text may
+// carry: Python breaks it into lines of 76, this package sends one line.
+// Base64 has no byte at or below ' ', so runs free of them are found a
+// word at a time and moved whole.
+func stripSpace(b []byte) []byte {
 	k := 0
 	for i := 0; i < len(b); {
 		j := i
@@ -121,7 +106,7 @@ func (s *base64Stream) Read(p []byte) (int, error) {
 			return 0, s.err
 		}
 		m, err := s.src.Read(s.in[s.n:])
-		s.n += len(stripSpaceBytes(s.in[s.n : s.n+m]))
+		s.n += len(stripSpace(s.in[s.n : s.n+m]))
 		k := s.n / 4 * 4
 		if err == io.EOF {
 			if s.n != k {

@@ -56,11 +56,13 @@ func (d *xmlDecoder) typed(t tag, depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := base64.StdEncoding.DecodeString(stripSpace(s))
+		text := stripSpace([]byte(s))
+		b := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
+		n, err := base64.StdEncoding.Decode(b, text)
 		if err != nil {
 			return nil, syntaxErrorf("bad base64: %v", err)
 		}
-		return b, nil
+		return b[:n], nil
 	case "nil":
 		if !t.empty {
 			if err := d.expect(end("nil")); err != nil {
