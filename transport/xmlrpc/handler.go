@@ -51,7 +51,6 @@ func newHandler(p transport.Peer, maxRequest int64, replyStall time.Duration) *x
 		maxRequest: maxRequest,
 		replyStall: replyStall,
 		scans:      newScanMemo(),
-		parallel:   make(chan struct{}, parallelReplies),
 	}
 }
 
@@ -60,16 +59,7 @@ type xmlrpcHandler struct {
 	maxRequest int64
 	replyStall time.Duration // 0: replies are not timed
 	scans      *scanMemo
-	// parallel holds a token for each reply being encoded by
-	// copyParallel, whose buffers are a megabyte or so: a reply that
-	// finds none free is encoded in small buffers on its own goroutine,
-	// so that a thousand stalled replies hold tens of KiB each.
-	parallel chan struct{}
 }
-
-// parallelReplies is how many replies at once may use copyParallel: it
-// speeds a reply up only while a core is free for it.
-const parallelReplies = 2
 
 func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
@@ -255,7 +245,7 @@ func writeFault(w http.ResponseWriter, code int, msg string) { writeXML(w, fault
 // sent.
 func (h *xmlrpcHandler) sendFile(w http.ResponseWriter, body io.Reader) error {
 	sw := &sentWriter{ResponseWriter: w}
-	err := writeQueryReply(sw, body, h.scans, h.parallel)
+	err := writeQueryReply(sw, body, h.scans)
 	if sw.sent {
 		return nil
 	}
@@ -364,65 +354,34 @@ func writeXML(w http.ResponseWriter, doc []byte) {
 // than sending unknown bodies as <base64>, keeps text as text for the
 // book's Python node, which can only write what it fetches if it is a str.
 //
+// Nothing is sent before the first piece of the contents is encoded, so
+// a body whose first read fails leaves the reply unsent, for a fault.
 // Once the reply has begun, a failure can no longer become a fault: the
 // reply is cut short and the client sees a broken document.
-//
-// parallel, if not nil, rations copyParallel: a reply that cannot take a
-// token from it streams through small buffers instead.
-func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
-	var (
-		text   bool
-		length int64 = -1 // of the encoded contents, if known
-		// small holds the whole body if it is small and seekable: it
-		// is then read once, and checked once.
-		small []byte
-		// pos and size place the contents in a seekable body.
-		pos, size int64
-	)
-	in := getBuf(inPool, ioChunk)
-	// in is given back as soon as the body is scanned, and the reply
-	// streams through buffers sized for it: a reply the client stops
-	// reading holds only those until it is cut off.
-	held := true
-	release := func() {
-		if held {
-			putBuf(inPool, in)
-			held = false
-		}
-	}
-	defer release()
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) error {
+	text, length := false, int64(-1) // length: of the encoded contents, if known
 	switch b := body.(type) {
 	case transport.Texter:
 		text = b.IsText()
 	case io.ReadSeeker:
+		var size int64
 		var err error
-		if small, err = readSmall(b, *in); err != nil {
+		if text, length, size, err = scanBody(scans, b); err != nil {
 			return err
 		}
-		if small == nil {
-			if text, length, pos, size, err = scans.scan(b, *in); err != nil {
-				return err
-			}
-		}
+		body = &exactReader{r: b, left: size}
 	default:
 		rs, cleanup, err := spool(body)
 		if err != nil {
 			return err
 		}
 		defer cleanup()
-		if text, length, pos, size, err = scanSeeker(rs, *in); err != nil {
+		var size int64
+		if text, length, size, err = scanBody(nil, rs); err != nil {
 			return err
 		}
-		body = rs
+		body = &exactReader{r: rs, left: size}
 	}
-	if small != nil {
-		out := getBuf(outPool, ioChunk)
-		defer putBuf(outPool, out)
-		*out = appendFileReply((*out)[:0], small)
-		writeXML(w, *out)
-		return nil
-	}
-	release()
 	open, close := "<string>", "</string>"
 	if !text {
 		open, close = "<base64>", "</base64>"
@@ -433,69 +392,56 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
 		h.Set("Content-Length", strconv.FormatInt(n, 10))
 	}
-	// The first Write sends the headers, with status 200: a body whose
-	// first read fails leaves the reply unsent, for a fault.
-	var (
-		out  *[]byte
-		pool *sync.Pool
-		err  error
-	)
-	if ra, ok := body.(io.ReaderAt); ok && length >= 0 && size > 2*parallelChunk && takeToken(parallel) {
-		pool = outPool
-		out = getBuf(pool, ioChunk)
-		*out = append(append((*out)[:0], replyHead...), open...)
-		err = copyParallel(w, ra, pos, size, text, out)
-		if parallel != nil {
-			<-parallel
-		}
-	} else {
-		pool = streamPool
-		out = getBuf(pool, streamChunk)
-		sin := getBuf(streamPool, streamChunk)
-		*out = append(append((*out)[:0], replyHead...), open...)
-		var enc encoder = &textEncoder{r: body, in: *sin}
-		if !text {
-			enc = &base64Encoder{r: body, in: (*sin)[:len(*sin)/4*3]}
-		}
-		err = copyEncoded(w, enc, out)
-		putBuf(streamPool, sin)
+	// The reply streams through buffers of streamChunk: a reply the
+	// client stops reading holds only those until it is cut off.
+	out := getBuf(streamPool, streamChunk)
+	defer putBuf(streamPool, out)
+	in := getBuf(streamPool, streamChunk)
+	defer putBuf(streamPool, in)
+	*out = append(append((*out)[:0], replyHead...), open...)
+	var enc encoder = &textEncoder{r: body, in: *in}
+	if !text {
+		enc = &base64Encoder{r: body, in: (*in)[:len(*in)/4*3]}
 	}
-	defer putBuf(pool, out)
-	if err != nil {
+	if err := copyEncoded(w, enc, out); err != nil {
 		return err
 	}
 	// The tail goes with the last of the contents: a small reply is
-	// one write.
+	// one write, headers and all.
 	*out = append(append(*out, close...), replyTail...)
-	_, err = w.Write(*out)
+	_, err := w.Write(*out)
 	return err
 }
 
-// takeToken takes a token from parallel without waiting; a nil channel
-// always has one.
-func takeToken(parallel chan struct{}) bool {
-	if parallel == nil {
-		return true
-	}
-	select {
-	case parallel <- struct{}{}:
-		return true
-	default:
-		return false
-	}
+// scanBody is scans.scan with a buffer of its own.
+func scanBody(scans *scanMemo, rs io.ReadSeeker) (text bool, length, size int64, err error) {
+	in := getBuf(inPool, ioChunk)
+	defer putBuf(inPool, in)
+	text, length, _, size, err = scans.scan(rs, *in)
+	return text, length, size, err
 }
 
-// readSmall reads all of rs into buf if it fits, and returns it; if it
-// does not fit, it rewinds rs and returns nil.
-func readSmall(rs io.ReadSeeker, buf []byte) ([]byte, error) {
-	n, err := io.ReadFull(rs, buf)
-	switch err {
-	case io.EOF, io.ErrUnexpectedEOF:
-		return buf[:n], nil
-	case nil:
-		_, err = rs.Seek(-int64(n), io.SeekCurrent)
+// exactReader reads the left bytes of a file whose encoded length has
+// gone out in the headers: a file that has grown since is cut there, and
+// one that has shrunk is an error.
+type exactReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
 	}
-	return nil, err
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		err = errors.New("transport: file shrank while it was sent")
+	}
+	return n, err
 }
 
 // spool copies a body of unknown kind somewhere it can be read twice.

@@ -24,7 +24,7 @@ var (
 // smallReply is the buffer of a reply whose length says it is small.
 const smallReply = 4 << 10
 
-// streamChunk is the unit of a reply streamed without copyParallel.
+// streamChunk is the unit in which a reply is encoded and written.
 const streamChunk = 16 << 10
 
 // streamPool holds streamChunk buffers.
