@@ -47,8 +47,12 @@ func stripSpace(b []byte) []byte {
 // plain text are copied out of the decoder's buffer as they are, without
 // the checks textStream makes, because the base64 decoder refuses any byte
 // outside its alphabet anyway; entities and the end of the element go
-// through textStream. A profile of a 16 MiB binary transfer had the text
-// checks at a quarter of the client's time.
+// through textStream.
+//
+// A second path, kept for its figure: BenchmarkBase64 decode against
+// decode-checked (the text through textStream), side by side in one run,
+// decoded 4 MiB of random bytes 1.5x as fast (3.65 ms against 5.63 ms);
+// a 16 MiB binary reply over loopback took 22% longer without it.
 type base64Text struct{ s *textStream }
 
 func (t base64Text) Read(p []byte) (int, error) {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -59,6 +61,12 @@ func benchCodec(b *testing.B, text []byte) {
 			scanText(text, true)
 		}
 	})
+	b.Run("scan-exact", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			scanExact(text, true)
+		}
+	})
 	b.Run("escape", func(b *testing.B) {
 		b.SetBytes(int64(len(text)))
 		out := make([]byte, 0, 2*len(text))
@@ -66,23 +74,79 @@ func benchCodec(b *testing.B, text []byte) {
 			appendEscaped(out[:0], text, true)
 		}
 	})
-	b.Run("decode", func(b *testing.B) {
-		doc := []byte(replyHead + "<string>" + string(esc) + "</string>" + replyTail)
-		b.SetBytes(int64(len(text)))
-		for b.Loop() {
-			d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader(doc), ioChunk), 1<<20)
-			if _, err := d.replyStart(); err != nil {
-				b.Fatal(err)
-			}
-			r, _, err := d.valueStream()
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n, err := io.Copy(io.Discard, r); err != nil || n != int64(len(text)) {
-				b.Fatal(n, err)
-			}
+	doc := []byte(replyHead + "<string>" + string(esc) + "</string>" + replyTail)
+	for _, exact := range []bool{false, true} {
+		name := "decode"
+		if exact {
+			name = "decode-exact"
 		}
-	})
+		b.Run(name, func(b *testing.B) { benchDecode(b, doc, len(text), exact) })
+	}
+}
+
+// benchDecode decodes doc, a reply of a file of size bytes; exact sends
+// every character through readChars' exact path, as if bulkChars had
+// refused it.
+func benchDecode(b *testing.B, doc []byte, size int, exact bool) {
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader(doc), ioChunk), 1<<20)
+		if exact {
+			d.slow = math.MaxInt
+		}
+		if _, err := d.replyStart(); err != nil {
+			b.Fatal(err)
+		}
+		r, _, err := d.valueStream()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n, err := io.Copy(io.Discard, r); err != nil || n != int64(size) {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// BenchmarkBase64 decodes a reply of 4 MiB of random bytes, as
+// valueStream does (base64Text) and with every byte of the text checked
+// by textStream first (checked).
+func BenchmarkBase64(b *testing.B) {
+	bin := make([]byte, 4<<20)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range bin {
+		bin[i] = byte(r.Uint32())
+	}
+	doc := []byte(replyHead + "<base64>" + base64.StdEncoding.EncodeToString(bin) + "</base64>" + replyTail)
+	for _, checked := range []bool{false, true} {
+		name := "decode"
+		if checked {
+			name = "decode-checked"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(bin)))
+			for b.Loop() {
+				d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader(doc), ioChunk), 1<<20)
+				if _, err := d.replyStart(); err != nil {
+					b.Fatal(err)
+				}
+				var rd io.Reader
+				if checked {
+					if err := d.expect(start("base64")); err != nil {
+						b.Fatal(err)
+					}
+					rd = newBase64Stream(&textStream{d: d, end: "base64", after: afterTyped}, ioChunk)
+				} else {
+					var err error
+					if rd, _, err = d.valueStream(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if n, err := io.Copy(io.Discard, rd); err != nil || n != int64(len(bin)) {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkSmallCall measures the codec's share of a relayed query: the

@@ -56,7 +56,7 @@ func TestCodecBulkMatchesSlow(t *testing.T) {
 			for cut := 0; cut <= len(src); cut += 1 + r.IntN(7) {
 				in := src[:cut]
 				l1, u1, e1 := scanText(in, atEOF)
-				l2, u2, e2 := scanTextSlow(in, atEOF)
+				l2, u2, e2 := scanExact(in, atEOF)
 				if e1 == nil && e2 != nil {
 					// A broken character cut by the end of a chunk
 					// is left for the next chunk, where it fails.
@@ -72,7 +72,7 @@ func TestCodecBulkMatchesSlow(t *testing.T) {
 				} else {
 					require.Error(t, e2, "%q", in)
 				}
-				// The escaper is one pass, exact like scanTextSlow.
+				// The escaper is one pass, exact like scanExact.
 				o1, v1, f1 := appendEscaped([]byte("x"), in, atEOF)
 				require.Equal(t, e2 == nil, f1 == nil, "%q", in)
 				if f1 == nil {

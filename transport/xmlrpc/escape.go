@@ -103,7 +103,18 @@ func appendEscaped(dst, src []byte, atEOF bool) ([]byte, int, error) {
 }
 
 // scanText is appendEscaped without the output: it returns the length the
-// escaped text would have.
+// escaped text would have. Text that XML can carry is checked and
+// measured in bulk, with the standard library's vectorised primitives
+// (validText, escapeGrowth); anything else (binary, or text with a
+// character XML cannot carry) goes through scanExact, which stops at
+// the right byte.
+//
+// A second path, kept for its figure: BenchmarkCodec scan against
+// scan-exact, side by side in one run (medians of 8), measured 4 MiB
+// 1.40x as fast on prose (2.40 ms against 3.37 ms), 1.71x on the
+// harness's text and 2.3x on dense text; a 16 MiB prose reply took 11%
+// longer over loopback, and the handler alone 18% longer, with the
+// exact path only.
 func scanText(src []byte, atEOF bool) (escLen int64, used int, err error) {
 	n := len(src)
 	if !atEOF {
@@ -112,41 +123,25 @@ func scanText(src []byte, atEOF bool) (escLen int64, used int, err error) {
 	if validText(src[:n]) {
 		return int64(n + escapeGrowth(src[:n])), n, nil
 	}
-	return scanTextSlow(src, atEOF)
+	return scanExact(src, atEOF)
 }
 
-// scanTextSlow is scanText one character at a time.
-func scanTextSlow(src []byte, atEOF bool) (escLen int64, used int, err error) {
-	i := 0
-	for i < len(src) {
-		j := i + textRun(src[i:], &escPlain)
-		escLen += int64(j - i)
-		i = j
-		if i == len(src) {
-			break
-		}
-		switch c := src[i]; escClass[c] {
-		case escEscape:
-			escLen += int64(len(escapeOf(c)))
-			i++
-		case escInvalid:
-			return escLen, i, errNotText
-		default:
-			r, size := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && size <= 1 {
-				if !atEOF && !utf8.FullRune(src[i:]) {
-					return escLen, i, nil
-				}
-				return escLen, i, errNotText
-			}
-			if !wire.IsXMLChar(r) {
-				return escLen, i, errNotText
-			}
-			escLen += int64(size)
-			i += size
+// scanExact measures src by escaping it, piece by piece, into a scratch
+// buffer: the exact path, one character at a time where it must be.
+func scanExact(src []byte, atEOF bool) (escLen int64, used int, err error) {
+	// Escaping makes a byte at most 5 ("&amp;").
+	var scratch [1280]byte
+	for used < len(src) {
+		end := min(len(src), used+len(scratch)/5)
+		out, k, err := appendEscaped(scratch[:0], src[used:end], atEOF && end == len(src))
+		escLen += int64(len(out))
+		used += k
+		if err != nil || k == 0 {
+			// k == 0: an incomplete character ends src.
+			return escLen, used, err
 		}
 	}
-	return escLen, i, nil
+	return escLen, used, nil
 }
 
 // escapeLossy escapes s for a message or a list, where a stand-in beats an

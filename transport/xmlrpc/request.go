@@ -1,14 +1,5 @@
 package xmlrpc
 
-// The fast paths below read the documents that this package and Python's
-// xmlrpc write, whole from a buffer: a call of strings and arrays of
-// strings in plain text, and the head of a reply. They accept nothing the
-// general decoder would read differently, and give up (ok false) on
-// anything else: entities, CR, characters beyond ASCII, comments, other
-// types, attributes. The general decoder then reads the document from its
-// start. A relayed query's request took 2.2 µs a server to decode on the
-// general path, a sixth of the handler's own work.
-
 import (
 	"bytes"
 )
@@ -134,6 +125,19 @@ func (d *xmlDecoder) request() (method string, params []any, err error) {
 	}
 }
 
+// parseSimpleCall reads the calls that this package and Python's xmlrpc
+// write, whole from a buffer: strings and arrays of strings in plain
+// text. It accepts nothing the decoder would read differently, and gives
+// up (ok false) on anything else: entities, CR, characters beyond ASCII,
+// comments, other types, attributes. The decoder then reads the document
+// from its start.
+//
+// A second path, kept for its figure: BenchmarkSmallCall decode-simple
+// against decode, side by side in one run, read a relayed query's request
+// 3.3x as fast (0.66 µs against 2.2 µs); a query of a 100-byte file took
+// 1.45x as long in process (client and handler, no sockets) and 1.12x
+// over loopback with the decoder only (paired rounds; see the commit).
+//
 // parseSimpleCall parses doc, a whole <methodCall>, if it is simple.
 func parseSimpleCall(doc []byte) (method string, params []any, ok bool) {
 	p := simpleParser{b: doc}
