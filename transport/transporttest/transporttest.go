@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer/transport"
 )
@@ -35,17 +36,32 @@ const bound = 20 * time.Second
 // Run checks the transports that mk makes: file contents cross exactly,
 // faults keep their codes, the book's methods, List and Call carry their
 // arguments and results as an XML-RPC wire would, calls to nothing fail
-// without a fault, the caller's context ends a call on both sides, and
-// concurrent calls do not mix.
+// without a fault, the caller's context ends a call on both sides,
+// concurrent calls do not mix, and no goroutine outlives the test's
+// Cleanup. Run's subtests must not run in parallel with other tests of
+// the package, whose goroutines the last check would count.
 func Run(t *testing.T, mk Maker) {
-	t.Run("Contents", func(t *testing.T) { testContents(t, mk) })
-	t.Run("Methods", func(t *testing.T) { testMethods(t, mk) })
-	t.Run("Faults", func(t *testing.T) { testFaults(t, mk) })
-	t.Run("Optional", func(t *testing.T) { testOptional(t, mk) })
-	t.Run("Unreachable", func(t *testing.T) { testUnreachable(t, mk) })
-	t.Run("Cancel", func(t *testing.T) { testCancel(t, mk) })
-	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, mk) })
-	t.Run("BodyClosedEarly", func(t *testing.T) { testClosedEarly(t, mk) })
+	for _, c := range []struct {
+		name string
+		test func(*testing.T, Maker)
+	}{
+		{"Contents", testContents},
+		{"Methods", testMethods},
+		{"Faults", testFaults},
+		{"Optional", testOptional},
+		{"Unreachable", testUnreachable},
+		{"Cancel", testCancel},
+		{"Concurrent", testConcurrent},
+		{"BodyClosedEarly", testClosedEarly},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// Registered first, so run last: once what the Maker
+			// made is closed, no goroutine of it may be left.
+			ignore := goleak.IgnoreCurrent()
+			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+			c.test(t, mk)
+		})
+	}
 }
 
 // serve listens with p at a new URL and returns a client of it.
