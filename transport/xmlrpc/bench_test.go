@@ -10,7 +10,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/filepeer/peer/internal/benchdata"
@@ -254,4 +257,59 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		}
 	})
+}
+
+// hiddenFile is an *os.File that the handler cannot see as one: its
+// contents go through the escaper, though its kind is remembered as the
+// file's is.
+type hiddenFile struct{ *os.File }
+
+// BenchmarkFileReply measures a 16 MiB file of text with nothing to
+// escape, settled (its kind remembered), fetched over loopback by a raw
+// HTTP client that counts the reply's bytes and decodes nothing: sent as
+// it is (sendfile) and through the escaper (stream).
+func BenchmarkFileReply(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "plain")
+	plain := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 16<<20/44)
+	if err := os.WriteFile(path, plain, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(path, old, old); err != nil {
+		b.Fatal(err)
+	}
+	call, err := encodeCall("query", "plain", []string{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, hidden := range []bool{false, true} {
+		name := "sendfile"
+		if hidden {
+			name = "stream"
+		}
+		b.Run(name, func(b *testing.B) {
+			p := &fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
+				f, err := os.Open(path)
+				if err != nil || !hidden {
+					return f, err
+				}
+				return hiddenFile{f}, nil
+			}}
+			_, url := serve(b, p, Config{})
+			client := &http.Client{Transport: &http.Transport{}}
+			defer client.CloseIdleConnections()
+			b.SetBytes(int64(len(plain)))
+			for b.Loop() {
+				resp, err := client.Post(url+"/RPC2", "text/xml", bytes.NewReader(call))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || n < int64(len(plain)) {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
 }

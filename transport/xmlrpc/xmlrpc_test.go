@@ -12,6 +12,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -791,4 +795,75 @@ func TestXMLRPCFirstReadFailsIsAFault(t *testing.T) {
 			require.NoError(t, dial(t, tr, url).Hello(context.Background(), "http://a"))
 		})
 	}
+}
+
+// readFromRecorder is a ResponseWriter that records what reaches its
+// ReadFrom, as net/http's does on its way to sendfile.
+type readFromRecorder struct {
+	*httptest.ResponseRecorder
+	srcs []string
+}
+
+func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
+	name := fmt.Sprintf("%T", src)
+	if lr, ok := src.(*io.LimitedReader); ok {
+		name += " of " + fmt.Sprintf("%T", lr.R)
+	}
+	r.srcs = append(r.srcs, name)
+	return io.Copy(r.ResponseRecorder, src)
+}
+
+// TestXMLRPCPlainFileGoesAsItIs checks that a file of text with nothing
+// to escape is sent as it is, from the *os.File to the ResponseWriter's
+// ReadFrom (which net/http turns into sendfile), and arrives whole, over
+// loopback too; and that a file that needs escaping does not go so.
+func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
+	dir := t.TempDir()
+	plain := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 3<<20/44)
+	marked := append(bytes.Clone(plain), "&"...)
+	for name, b := range map[string][]byte{"plain": plain, "marked": marked} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join(dir, name))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	for name, want := range map[string][]byte{"plain": plain, "marked": marked} {
+		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		h := newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
+			return open(name), nil
+		}}, DefaultMaxRequestBytes, time.Minute)
+		call, err := encodeCall("query", name, []string{})
+		require.NoError(t, err)
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/RPC2", bytes.NewReader(call)))
+		if name == "plain" {
+			require.NotEmpty(t, rec.srcs)
+			for _, s := range rec.srcs {
+				require.Equal(t, "*io.LimitedReader of *os.File", s)
+			}
+		} else {
+			require.Empty(t, rec.srcs)
+		}
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		_, err = d.replyStart()
+		require.NoError(t, err)
+		rd, text, err := d.valueStream()
+		require.NoError(t, err)
+		require.True(t, text)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), name)
+	}
+
+	p := &fakePeer{query: func(_ context.Context, name string, _ []string) (io.ReadCloser, error) { return open(name), nil }}
+	tr, url := serve(t, p, Config{})
+	body, err := dial(t, tr, url).Query(context.Background(), "plain", nil)
+	require.NoError(t, err)
+	got, err := io.ReadAll(body)
+	require.NoError(t, err)
+	body.Close()
+	require.True(t, bytes.Equal(plain, got))
 }
