@@ -213,7 +213,7 @@ func TestCodecLargeBodies(t *testing.T) {
 		src := bytes.NewReader(append(bytes.Repeat([]byte{0}, skip), want...))
 		src.Seek(int64(skip), io.SeekStart)
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, src, nil))
+		require.NoError(t, writeQueryReply(rec, src, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		f, err := d.replyStart()
@@ -255,13 +255,17 @@ func (c *changing) Seek(off int64, whence int) (int64, error) {
 // is sent cuts the reply short with an error, and that one that grows is
 // sent as it was when its length went out.
 func TestCodecFileChangedWhileSent(t *testing.T) {
-	for _, content := range [][]byte{bytes.Repeat([]byte("text "), 4*streamChunk), bytes.Repeat([]byte{0, 1, 2}, 4*streamChunk)} {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, content := range [][]byte{
+		bytes.Repeat([]byte("text "), 4*streamChunk), bytes.Repeat([]byte{0, 1, 2}, 4*streamChunk),
+		bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk),
+	} {
 		rec := httptest.NewRecorder()
-		err := writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content}, nil)
+		err := writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content}, nil, nil)
 		require.ErrorContains(t, err, "shrank")
 
 		rec = httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content, grow: true}, nil))
+		require.NoError(t, writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content, grow: true}, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		_, err = d.replyStart()
@@ -340,7 +344,7 @@ func TestCodecScanMemo(t *testing.T) {
 		defer f.Close()
 		c := &countingFile{File: f}
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, c, memo))
+		require.NoError(t, writeQueryReply(rec, c, memo, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		_, err = d.replyStart()

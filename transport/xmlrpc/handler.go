@@ -51,6 +51,7 @@ func newHandler(p transport.Peer, maxRequest int64, replyStall time.Duration) *x
 		maxRequest: maxRequest,
 		replyStall: replyStall,
 		scans:      newScanMemo(),
+		parallel:   make(chan struct{}, parallelReplies),
 	}
 }
 
@@ -59,7 +60,16 @@ type xmlrpcHandler struct {
 	maxRequest int64
 	replyStall time.Duration // 0: replies are not timed
 	scans      *scanMemo
+	// parallel holds a token for each reply being encoded by
+	// copyParallel, whose buffers are a megabyte or so: a reply that
+	// finds none free is encoded in small buffers on its own goroutine,
+	// so that a thousand stalled replies hold tens of KiB each.
+	parallel chan struct{}
 }
+
+// parallelReplies is how many replies at once may use copyParallel: it
+// speeds a reply up only while a core is free for it.
+const parallelReplies = 2
 
 func (h *xmlrpcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/" && r.URL.Path != "/RPC2" {
@@ -245,7 +255,7 @@ func writeFault(w http.ResponseWriter, code int, msg string) { writeXML(w, fault
 // sent.
 func (h *xmlrpcHandler) sendFile(w http.ResponseWriter, body io.Reader) error {
 	sw := &sentWriter{ResponseWriter: w}
-	err := writeQueryReply(sw, body, h.scans)
+	err := writeQueryReply(sw, body, h.scans, h.parallel)
 	if sw.sent {
 		return nil
 	}
@@ -372,19 +382,28 @@ func writeXML(w http.ResponseWriter, doc []byte) {
 // a body whose first read fails leaves the reply unsent, for a fault.
 // Once the reply has begun, a failure can no longer become a fault: the
 // reply is cut short and the client sees a broken document.
-func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) error {
+//
+// parallel, if not nil, rations copyParallel: a reply that cannot take a
+// token from it streams through small buffers instead.
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
 	text, length := false, int64(-1) // length: of the encoded contents, if known
 	switch b := body.(type) {
 	case transport.Texter:
 		text = b.IsText()
 	case io.ReadSeeker:
-		var size int64
+		var pos, size int64
 		var err error
-		if text, length, size, err = scanBody(scans, b); err != nil {
+		if text, length, pos, size, err = scanBody(scans, b); err != nil {
 			return err
 		}
 		if f, ok := b.(*os.File); ok && text && length == size {
 			return sendPlainFile(w, f, size)
+		}
+		if ra, ok := b.(io.ReaderAt); ok && size > 2*parallelChunk && takeToken(parallel) {
+			if parallel != nil {
+				defer func() { <-parallel }()
+			}
+			return sendParallel(w, ra, pos, size, text, length)
 		}
 		body = &exactReader{r: b, left: size}
 	default:
@@ -394,21 +413,12 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 		}
 		defer cleanup()
 		var size int64
-		if text, length, size, err = scanBody(nil, rs); err != nil {
+		if text, length, _, size, err = scanBody(nil, rs); err != nil {
 			return err
 		}
 		body = &exactReader{r: rs, left: size}
 	}
-	open, close := "<string>", "</string>"
-	if !text {
-		open, close = "<base64>", "</base64>"
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/xml")
-	if length >= 0 {
-		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
-		h.Set("Content-Length", strconv.FormatInt(n, 10))
-	}
+	open, close := replyHeaders(w, text, length)
 	// The reply streams through buffers of streamChunk: a reply the
 	// client stops reading holds only those until it is cut off.
 	out := getBuf(streamPool, streamChunk)
@@ -430,6 +440,51 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 	return err
 }
 
+// replyHeaders sets the headers of a reply of file contents, encoded
+// length bytes long (-1: unknown), and returns the tags around them.
+func replyHeaders(w http.ResponseWriter, text bool, length int64) (open, close string) {
+	open, close = "<string>", "</string>"
+	if !text {
+		open, close = "<base64>", "</base64>"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/xml")
+	if length >= 0 {
+		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
+		h.Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	return open, close
+}
+
+// sendParallel sends the size bytes of r from pos, encoded length bytes
+// long, with copyParallel.
+func sendParallel(w http.ResponseWriter, r io.ReaderAt, pos, size int64, text bool, length int64) error {
+	open, close := replyHeaders(w, text, length)
+	out := getBuf(outPool, ioChunk)
+	defer putBuf(outPool, out)
+	*out = append(append((*out)[:0], replyHead...), open...)
+	if err := copyParallel(w, r, pos, size, text, out); err != nil {
+		return err
+	}
+	*out = append(append(*out, close...), replyTail...)
+	_, err := w.Write(*out)
+	return err
+}
+
+// takeToken takes a token from parallel without waiting; a nil channel
+// always has one.
+func takeToken(parallel chan struct{}) bool {
+	if parallel == nil {
+		return true
+	}
+	select {
+	case parallel <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 // sendPlainFile sends f, size bytes of text with nothing to escape, as
 // the reply: such a file is its own encoded form, so it goes out with the
 // kernel's help where the platform and w allow it (io.Copy from the
@@ -437,10 +492,10 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo) err
 // read before anything is sent, as the encoded path does; the rest goes
 // in pieces of plainPiece, each renewing the stall deadline.
 //
-// A second path, kept for its figure: BenchmarkFileReply, sendfile
-// against stream (the same settled 16 MiB file through the escaper), side
-// by side in one run (medians of 6), fetched by a raw client over
-// loopback: 6.4 ms against 14.2 ms (2.6 against 1.18 GB/s), 2.2x.
+// A second path, kept for its figure: BenchmarkFileReply plain, sendfile
+// against parallel (the same settled 16 MiB file through copyParallel,
+// the way it would go otherwise), side by side in one run, medians of 8:
+// 8.9 ms against 10.7 ms (1.20x), with a core left free.
 func sendPlainFile(w http.ResponseWriter, f *os.File, size int64) error {
 	const open, close = replyHead + "<string>", "</string>" + replyTail
 	h := w.Header()
@@ -489,11 +544,10 @@ func errShrank(err error) error {
 }
 
 // scanBody is scans.scan with a buffer of its own.
-func scanBody(scans *scanMemo, rs io.ReadSeeker) (text bool, length, size int64, err error) {
+func scanBody(scans *scanMemo, rs io.ReadSeeker) (text bool, length, pos, size int64, err error) {
 	in := getBuf(inPool, ioChunk)
 	defer putBuf(inPool, in)
-	text, length, _, size, err = scans.scan(rs, *in)
-	return text, length, size, err
+	return scans.scan(rs, *in)
 }
 
 // exactReader reads the left bytes of a file whose encoded length has

@@ -2,9 +2,14 @@ package xmlrpc
 
 import (
 	"bytes"
+	"encoding/base64"
+	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/filepeer/peer/transport"
 )
@@ -222,4 +227,144 @@ func copyEncoded(w io.Writer, enc encoder, out *[]byte) error {
 		}
 		*out = (*out)[:0]
 	}
+}
+
+// copyParallel writes the contents of a file, the size bytes of r from
+// base, encoded as text or base64, to w, after what out already holds; it
+// leaves in out what it has not written. Two goroutines encode alternate
+// chunks, each reading its own with ReadAt, a chunk or two ahead of the
+// writes. The goroutines are waited for before copyParallel returns, even
+// when a write fails. Nothing is written before the first chunk is
+// encoded.
+//
+// A second path, kept for its figure: BenchmarkFileReply text and binary,
+// parallel against stream (a settled 16 MiB file fetched over loopback by
+// a raw HTTP client that decodes nothing), side by side in one run,
+// medians of 5: text with an entity every 20 bytes 13.0 ms against
+// 27.1 ms (2.1x), random bytes as base64 14.1 ms against 23.2 ms (1.65x).
+// With the client in the same process, decoding the reply on the second
+// core, the two were even (0.94-0.99x).
+func copyParallel(w io.Writer, r io.ReaderAt, base, size int64, text bool, out *[]byte) error {
+	// Large chunks: each costs a hand-over between goroutines, which
+	// may wake a thread.
+	chunk := int64(parallelChunk)
+	if !text {
+		chunk = parallelChunk / 4 * 3 // whole base64 quanta
+	}
+	n := int((size + chunk - 1) / chunk)
+	type piece struct {
+		buf *[]byte
+		err error
+	}
+	const workers, ahead = 2, 2
+	var (
+		full [workers]chan piece
+		free [workers]chan *[]byte
+		stop = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	for k := range workers {
+		full[k] = make(chan piece, ahead)
+		free[k] = make(chan *[]byte, ahead)
+		for range ahead {
+			free[k] <- getBuf(outPool, parallelChunk)
+		}
+		wg.Go(func() {
+			in := getBuf(inPool, parallelChunk+utf8.UTFMax)
+			defer putBuf(inPool, in)
+			for j := k; j < n; j += workers {
+				var b *[]byte
+				select {
+				case b = <-free[k]:
+				case <-stop:
+					return
+				}
+				*b = (*b)[:0]
+				err := encodeChunk(r, base, size, int64(j)*chunk, chunk, text, *in, b)
+				full[k] <- piece{b, err} // room for it: at most ahead buffers
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	var err error
+	for j := 0; j < n && err == nil; j++ {
+		p := <-full[j%workers]
+		switch {
+		case p.err != nil:
+			err = p.err
+		case j == 0 || j == n-1:
+			// The first chunk goes with the head, the last with the
+			// tail that the caller adds.
+			*out = append(*out, *p.buf...)
+			if j < n-1 {
+				_, err = w.Write(*out)
+				*out = (*out)[:0]
+			}
+		default:
+			_, err = w.Write(*p.buf)
+		}
+		free[j%workers] <- p.buf
+	}
+	close(stop)
+	wg.Wait()
+	for k := range workers {
+		close(full[k])
+		for p := range full[k] {
+			putBuf(outPool, p.buf)
+		}
+		close(free[k])
+		for b := range free[k] {
+			putBuf(outPool, b)
+		}
+	}
+	return err
+}
+
+// parallelChunk is the size of copyParallel's chunks.
+const parallelChunk = 4 * ioChunk
+
+// encodeChunk appends to out the encoding of the chunk of r at off (from
+// base) of size bytes in all, using in to read it. A text chunk starts at
+// the first character that starts in it and ends with the last one, so
+// that no character is split between chunks. A file that has changed
+// since it was scanned (shorter, or no longer text) is an error.
+func encodeChunk(r io.ReaderAt, base, size, off, chunk int64, text bool, in []byte, out *[]byte) error {
+	hi := min(off+chunk, size)
+	end := hi
+	if text {
+		end = min(hi+utf8.UTFMax-1, size)
+	}
+	b := in[:end-off]
+	if n, err := r.ReadAt(b, base+off); n < len(b) {
+		if err == nil || err == io.EOF {
+			err = errors.New("transport: file shrank while it was sent")
+		}
+		return err
+	}
+	if !text {
+		k, size := len(*out), base64.StdEncoding.EncodedLen(len(b))
+		*out = slices.Grow(*out, size)[:k+size]
+		base64.StdEncoding.Encode((*out)[k:], b)
+		return nil
+	}
+	first, last := 0, int(hi-off)
+	if off > 0 {
+		for first < len(b) && first < utf8.UTFMax-1 && b[first]&0xC0 == 0x80 {
+			first++
+		}
+	}
+	for last < len(b) && b[last]&0xC0 == 0x80 {
+		last++
+	}
+	var (
+		used int
+		err  error
+	)
+	*out, used, err = appendEscaped(*out, b[first:last], true)
+	if err == nil && used != last-first {
+		err = errNotText
+	}
+	return err
 }
