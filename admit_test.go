@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // A hello over the network adds its peer only once the peer has answered
@@ -20,7 +20,7 @@ import (
 // answers like a peer, and in the background for one slow to answer (a
 // single-threaded peer busy with its own hello, say).
 func TestHelloProbesThePeer(t *testing.T) {
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
 	n := startNode(t, xr, "http://"+freeAddr(t))
 	client, err := xr.Dial(n.URL())

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer/internal/benchdata"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // The XML-RPC benchmarks run each operation twice over loopback: against
@@ -118,7 +118,7 @@ func benchOps(transfers bool) []benchOp {
 // filepeerQuery starts op's nodes and returns a function that runs op's
 // query against them once.
 func filepeerQuery(b *testing.B, op benchOp) func() {
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	b.Cleanup(func() { tr.Close() })
 	nodes := make([]*testNode, op.hops+1)
 	for i := range nodes {
@@ -134,7 +134,7 @@ func filepeerQuery(b *testing.B, op benchOp) func() {
 	// disk each time.
 	old := time.Now().Add(-time.Hour)
 	require.NoError(b, os.Chtimes(filepath.Join(nodes[len(nodes)-1].dir, "f"), old, old))
-	client := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	client := xmlrpc.New(xmlrpc.Config{})
 	b.Cleanup(func() { client.Close() })
 	p, err := client.Dial(nodes[0].URL())
 	require.NoError(b, err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // A 1 GiB binary file fetched across three hops (A asks B asks C asks D)
@@ -59,7 +60,7 @@ func TestBigFileAcrossThreeHopsInBoundedMemory(t *testing.T) {
 			cmd.Wait()
 		})
 	}
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: -1})
+	tr := xmlrpc.New(xmlrpc.Config{CallTimeout: -1})
 	defer tr.Close()
 	peers := make([]transport.Peer, 4)
 	for i, u := range urls {

@@ -18,6 +18,7 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/peertest"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // broadcastCtx bounds a test's query, so that a bug fails the test
@@ -436,7 +437,7 @@ func TestQueryTimeout(t *testing.T) {
 // book's walk made one miss cost 111,110 calls for 10 aliases.
 func TestSelfAliasesCostOneCallEach(t *testing.T) {
 	var calls atomic.Int64
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { tr.Close() })
 	srv := httptest.NewUnstartedServer(nil)
 	n, err := peer.New(peer.Config{URL: "http://" + srv.Listener.Addr().String(), Dir: t.TempDir(), Transport: tr})

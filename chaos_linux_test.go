@@ -18,7 +18,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/internal/testenv"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // chaosNet is a line of three network namespaces of the test's own
@@ -208,7 +208,7 @@ func TestChaosNetns(t *testing.T) {
 	waitForPort(t, "10.213.0.2:4242")
 	cn.waitIn(py, "a", "10.213.1.2:4242")
 	cn.waitIn(py, "b", "10.213.2.2:4242")
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: 3 * time.Minute})
+	tr := xmlrpc.New(xmlrpc.Config{CallTimeout: 3 * time.Minute})
 	defer tr.Close()
 	pa, err := tr.Dial(a.url)
 	require.NoError(t, err)

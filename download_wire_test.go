@@ -20,6 +20,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // limitedTransport serves nodes whose replies of file contents leave at
@@ -108,7 +109,7 @@ func TestDownloadHelperProcess(t *testing.T) {
 
 func runHelper(role string) int {
 	dir := os.Getenv("FILEPEER_DIR")
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{CallTimeout: -1})
+	tr := xmlrpc.New(xmlrpc.Config{CallTimeout: -1})
 	defer tr.Close()
 	var tport transport.Transport = tr
 	if role == "holder" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // bookFault is the book's Python server's answer to a method it does not
@@ -64,7 +65,7 @@ func flood(w io.Writer, r *http.Request, limit int) {
 // returns it.
 func fetchFrom(t *testing.T, peerURL string, mods ...func(*peer.Config)) *testNode {
 	t.Helper()
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { xr.Close() })
 	n := startNode(t, xr, "http://"+freeAddr(t), mods...)
 	require.NoError(t, n.Hello(context.Background(), peerURL))

@@ -17,6 +17,7 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // python3 returns the Python interpreter, skipping the test without one,
@@ -101,7 +102,7 @@ func pyCall(t *testing.T, py, url, method string, args ...any) pyResult {
 // interopTransport is an XML-RPC transport closed when the test ends,
 // after the nodes on it.
 func interopTransport(t *testing.T) transport.Transport {
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { tr.Close() })
 	return tr
 }

@@ -24,7 +24,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/internal/testenv"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // The load harnesses drive examples/node processes with many clients and
@@ -107,13 +107,13 @@ func sampleFDs(p *nodeProc) (stop func() int) {
 
 // clientFromAddr is a client transport whose connections come from the
 // loopback address ip; its Close closes its connections.
-func clientFromAddr(ip string) (*transport.XMLRPC, func()) {
+func clientFromAddr(ip string) (*xmlrpc.Transport, func()) {
 	rt := &http.Transport{
 		DialContext:         (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 10 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 16,
 		DisableCompression:  true,
 	}
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{RoundTripper: rt})
+	tr := xmlrpc.New(xmlrpc.Config{RoundTripper: rt})
 	return tr, func() { tr.Close(); rt.CloseIdleConnections() }
 }
 
@@ -163,7 +163,7 @@ func TestLoad(t *testing.T) {
 	stopFDs := sampleFDs(node)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
 	defer cancel()
-	trs := make([]*transport.XMLRPC, addrs)
+	trs := make([]*xmlrpc.Transport, addrs)
 	for i := range trs {
 		var closeTr func()
 		trs[i], closeTr = clientFromAddr(loopbackAddr(i))

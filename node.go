@@ -17,6 +17,7 @@ import (
 
 	"github.com/filepeer/peer/internal/filestamp"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // DefaultMaxHistory is the book's MAX_HISTORY_LENGTH: a query travels at
@@ -295,7 +296,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.living.configure(cfg, n.maxKnown)
 	if n.tr == nil {
-		n.tr, n.ownsTr = transport.NewXMLRPC(transport.XMLRPCConfig{}), true
+		n.tr, n.ownsTr = xmlrpc.New(xmlrpc.Config{}), true
 	}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -306,7 +307,7 @@ func New(cfg Config) (*Node, error) {
 	n.hashes = newHashes(n)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.served = context.WithValue(n.ctx, servedKey{}, n)
-	n.http = transport.NewXMLRPCHandler(server{n})
+	n.http = xmlrpc.NewHandler(server{n})
 	return n, nil
 }
 

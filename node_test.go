@@ -19,6 +19,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -434,7 +435,7 @@ func TestCloseEndsInflightWork(t *testing.T) {
 // node closes: Close returns, and so do the peer's call to the node and
 // the node's call onwards.
 func TestCloseEndsServedRelay(t *testing.T) {
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { xr.Close() })
 	a := startNode(t, xr, "http://"+freeAddr(t))
 	entered, left := make(chan struct{}), make(chan struct{})

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // TestHelloRefusesNonPeerURLs checks the row of hellos with
@@ -28,7 +28,7 @@ func TestHelloRefusesNonPeerURLs(t *testing.T) {
 	vhost := strings.TrimPrefix(victim.URL, "http://")
 
 	var logs bytes.Buffer
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
 	n := startNode(t, xr, "http://"+freeAddr(t), func(c *peer.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

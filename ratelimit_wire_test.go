@@ -13,18 +13,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // clientFrom returns an XML-RPC transport whose calls come from ip, a
 // loopback address (Linux routes all of 127.0.0.0/8 to lo).
-func clientFrom(t *testing.T, ip string) *transport.XMLRPC {
+func clientFrom(t *testing.T, ip string) *xmlrpc.Transport {
 	t.Helper()
 	rt := &http.Transport{
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext,
 		Proxy:       nil,
 	}
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{RoundTripper: rt})
+	tr := xmlrpc.New(xmlrpc.Config{RoundTripper: rt})
 	t.Cleanup(func() { tr.Close(); rt.CloseIdleConnections() })
 	return tr
 }
@@ -35,7 +35,7 @@ func clientFrom(t *testing.T, ip string) *transport.XMLRPC {
 // takes a real peer's hello. Before, the flood filled the list and the
 // real peer was refused.
 func TestHelloFloodLeavesRoom(t *testing.T) {
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
 	const maxKnown = 16
 	n := startNode(t, xr, "http://"+freeAddr(t), func(c *peer.Config) { c.MaxKnown = maxKnown })
@@ -80,7 +80,7 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 // second: after GuessBurst wrong secrets, every fetch from that address
 // is refused, the right secret included.
 func TestWrongSecretsLimited(t *testing.T) {
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
 	n := startNode(t, xr, "http://"+freeAddr(t))
 	n.put(t, "here.txt", "here")

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer/internal/testenv"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // pyTLSClient calls a node with Python's ServerProxy over https,
@@ -41,7 +41,7 @@ print(json.dumps(out))
 func TestInteropPythonClientOverTLS(t *testing.T) {
 	py := python3(t)
 	certs := testenv.MakeCerts(t)
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{CertFile: certs.Cert, KeyFile: certs.Key, RootCAs: certs.Pool})
+	xr := xmlrpc.New(xmlrpc.Config{CertFile: certs.Cert, KeyFile: certs.Key, RootCAs: certs.Pool})
 	t.Cleanup(func() { xr.Close() })
 	g := startNode(t, xr, "https://127.0.0.1:0")
 	require.True(t, strings.HasPrefix(g.URL(), "https://127.0.0.1:"))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // network is one transport as the suite sees it: a way to make the URL of
@@ -27,7 +28,7 @@ type network struct {
 // and XML-RPC on loopback. The XML-RPC transport is closed when the test
 // ends, after its nodes.
 func networks(t *testing.T) []network {
-	xr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	xr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { xr.Close() })
 	n := 0
 	return []network{

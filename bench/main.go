@@ -116,12 +116,33 @@ func run(quick bool) error {
 	for i := range 6 {
 		os.WriteFile(filepath.Join(work, fmt.Sprintf("py%d", i), "chain.txt"), []byte("found five hops away\n"), 0o644)
 	}
+	// The relayed files are on the second node of each line only: the
+	// first relays them, one hop.
+	relayed := map[string]string{"relay-text.txt": "text16.txt", "relay-plain.txt": "plain16.txt", "relay-binary.bin": "binary16.bin"}
+	for name, from := range relayed {
+		b, err := os.ReadFile(filepath.Join(work, "files", from))
+		if err != nil {
+			return err
+		}
+		for _, dir := range []string{"node1", "py1"} {
+			if err := os.WriteFile(filepath.Join(work, dir, name), b, 0o644); err != nil && dir == "node1" {
+				return err
+			}
+		}
+		files[name] = files[from]
+	}
+	fresh := filepath.Join(work, "files", "fresh16.txt")
 
 	// The ceiling answers with the very bytes the Go node sends.
 	reqs := map[string][]byte{
-		"small":  request("query", "small.txt"),
-		"text":   request("query", "text16.txt"),
-		"binary": request("query", "binary16.bin"),
+		"small":        request("query", "small.txt"),
+		"text":         request("query", "text16.txt"),
+		"plain":        request("query", "plain16.txt"),
+		"binary":       request("query", "binary16.bin"),
+		"fresh":        request("query", "fresh16.txt"),
+		"relay-text":   request("query", "relay-text.txt"),
+		"relay-plain":  request("query", "relay-plain.txt"),
+		"relay-binary": request("query", "relay-binary.bin"),
 	}
 	pairs := filepath.Join(work, "ceiling")
 	os.Mkdir(pairs, 0o755)
@@ -165,8 +186,27 @@ func run(quick bool) error {
 		{"text MB/s", func(col *column) float64 {
 			return c.throughput(col.url, reqs["text"], files["text16.txt"], r.big)
 		}},
+		{"plain MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["plain"], files["plain16.txt"], r.big)
+		}},
 		{"binary MB/s", func(col *column) float64 {
 			return c.throughput(col.url, reqs["binary"], files["binary16.bin"], r.big)
+		}},
+		{"fresh text MB/s", func(col *column) float64 {
+			// Written a moment ago, as far as the node can tell: it
+			// remembers no file's kind until the file has settled.
+			now := time.Now()
+			os.Chtimes(fresh, now, now)
+			return c.throughput(col.url, reqs["fresh"], files["fresh16.txt"], r.big)
+		}},
+		{"relay text MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["relay-text"], files["relay-text.txt"], r.big)
+		}},
+		{"relay plain MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["relay-plain"], files["relay-plain.txt"], r.big)
+		}},
+		{"relay binary MB/s", func(col *column) float64 {
+			return c.throughput(col.url, reqs["relay-binary"], files["relay-binary.bin"], r.big)
 		}},
 		{"16 clients calls/s", func(col *column) float64 {
 			calls, failed := c.concurrent(col.url, reqs["small"], r.clients, r.perClient)
@@ -204,7 +244,8 @@ func run(quick bool) error {
 		head += "filepeer/python\t"
 	}
 	fmt.Fprintln(w, head)
-	for _, m := range []string{"small µs", "chain µs", "text MB/s", "binary MB/s", "16 clients calls/s", "errors"} {
+	for _, m := range []string{"small µs", "chain µs", "text MB/s", "plain MB/s", "binary MB/s", "fresh text MB/s",
+		"relay text MB/s", "relay plain MB/s", "relay binary MB/s", "16 clients calls/s", "errors"} {
 		line := m + "\t"
 		for _, col := range cols {
 			line += format(col.res[m]) + "\t"
@@ -218,7 +259,8 @@ func run(quick bool) error {
 	w.Flush()
 	fmt.Printf("each figure: the median of %d rounds taken in turn; errors: failed calls in all rounds.\n", r.n)
 	fmt.Println("small µs: one query of a 100-byte file; chain µs: a file five hops away (ceiling: six small calls);")
-	fmt.Println("MB/s: 16 MiB replies; a failed transfer shows 0.")
+	fmt.Println("MB/s: 16 MiB replies (text: an entity every 20 bytes; plain: nothing to escape; fresh: text written")
+	fmt.Println("a moment ago; relay: from the next node, one hop); a failed transfer shows 0.")
 	return nil
 }
 
@@ -274,10 +316,15 @@ func makeFiles(dir string) (map[string]int64, error) {
 			bin[i+j] = byte(v >> (8 * j))
 		}
 	}
+	// Text with nothing to escape, which a node sends as it is.
+	plainLine := []byte("the quick brown fox jumps over the lazy dog and friends again\n")
+	plain := bytes.Repeat(plainLine, 16<<20/len(plainLine)+1)[:16<<20]
 	files := map[string][]byte{
 		"small.txt":    []byte(strings.Repeat("small file\n", 10)[:100]),
 		"text16.txt":   text,
+		"plain16.txt":  plain,
 		"binary16.bin": bin,
+		"fresh16.txt":  text,
 	}
 	sizes := map[string]int64{}
 	for name, b := range files {

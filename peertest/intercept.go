@@ -125,12 +125,8 @@ func (p *linkPeer) Fetch(ctx context.Context, name, secret string) error {
 func (p *linkPeer) List(ctx context.Context) ([]string, error) {
 	var names []string
 	err := p.do(ctx, MethodList, "", nil, "", nil, func(ctx context.Context) error {
-		l, ok := p.inner.(transport.Lister)
-		if !ok {
-			return transport.UnknownMethod("list")
-		}
 		var err error
-		names, err = l.List(ctx)
+		names, err = transport.List(ctx, p.inner)
 		return err
 	})
 	if err != nil {
@@ -175,12 +171,8 @@ func (p *linkPeer) Call(ctx context.Context, method string, args ...any) (any, e
 	m, name, history, id := traced(method, args)
 	var v any
 	err := p.do(ctx, m, name, history, id, nil, func(ctx context.Context) error {
-		c, ok := p.inner.(transport.Caller)
-		if !ok {
-			return transport.UnknownMethod(method)
-		}
 		var err error
-		v, err = c.Call(ctx, method, args...)
+		v, err = transport.Call(ctx, p.inner, method, args...)
 		return err
 	})
 	if err != nil {
@@ -194,11 +186,7 @@ func (p *linkPeer) Open(ctx context.Context, method string, args ...any) (io.Rea
 	m, name, history, id := traced(method, args)
 	var body io.ReadCloser
 	err := p.do(ctx, m, name, history, id, &body, func(ctx context.Context) error {
-		c, ok := p.inner.(transport.Caller)
-		if !ok {
-			return transport.UnknownMethod(method)
-		}
-		b, err := c.Open(ctx, method, args...)
+		b, err := transport.Open(ctx, p.inner, method, args...)
 		body = b
 		return err
 	})
@@ -235,27 +223,15 @@ func (s *servedPeer) Fetch(ctx context.Context, name, secret string) error {
 
 func (s *servedPeer) List(ctx context.Context) ([]string, error) {
 	s.t.markDelivered(ctx)
-	l, ok := s.p.(transport.Lister)
-	if !ok {
-		return nil, transport.UnknownMethod("list")
-	}
-	return l.List(ctx)
+	return transport.List(ctx, s.p)
 }
 
 func (s *servedPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
 	s.t.markDelivered(ctx)
-	c, ok := s.p.(transport.Caller)
-	if !ok {
-		return nil, transport.UnknownMethod(method)
-	}
-	return c.Call(ctx, method, args...)
+	return transport.Call(ctx, s.p, method, args...)
 }
 
 func (s *servedPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
 	s.t.markDelivered(ctx)
-	c, ok := s.p.(transport.Caller)
-	if !ok {
-		return nil, transport.UnknownMethod(method)
-	}
-	return c.Open(ctx, method, args...)
+	return transport.Open(ctx, s.p, method, args...)
 }

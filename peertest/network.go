@@ -89,7 +89,7 @@ func New(t testing.TB, opts ...Option) *Network {
 		faults: newFaultState(),
 	}
 	if o.wire {
-		n.wire = newWireNet(n)
+		n.wire = newWireNet(n.tb)
 	}
 	t.Cleanup(n.close)
 	return n

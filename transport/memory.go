@@ -127,11 +127,7 @@ func (c *memPeer) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, ok := p.(Lister)
-	if !ok {
-		return nil, UnknownMethod("list")
-	}
-	names, err := l.List(ctx)
+	names, err := List(ctx, p)
 	if err != nil {
 		return nil, onWire(ctx, err)
 	}
@@ -139,11 +135,11 @@ func (c *memPeer) List(ctx context.Context) ([]string, error) {
 }
 
 func (c *memPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
-	cl, args, err := c.caller(ctx, method, args)
+	p, args, err := c.served(ctx, method, args)
 	if err != nil {
 		return nil, err
 	}
-	v, err := cl.Call(ctx, method, args...)
+	v, err := Call(ctx, p, method, args...)
 	if err != nil {
 		return nil, onWire(ctx, err)
 	}
@@ -160,20 +156,20 @@ func (c *memPeer) Call(ctx context.Context, method string, args ...any) (any, er
 }
 
 func (c *memPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
-	cl, args, err := c.caller(ctx, method, args)
+	p, args, err := c.served(ctx, method, args)
 	if err != nil {
 		return nil, err
 	}
-	body, err := cl.Open(ctx, method, args...)
+	body, err := Open(ctx, p, method, args...)
 	if err != nil {
 		return nil, onWire(ctx, err)
 	}
 	return body, nil
 }
 
-// caller finds the served Peer's Caller, and the arguments as it would
-// receive them; a served Peer that is no Caller answers UnknownMethod.
-func (c *memPeer) caller(ctx context.Context, method string, args []any) (Caller, []any, error) {
+// served finds the served Peer, and the arguments as it would receive
+// them.
+func (c *memPeer) served(ctx context.Context, method string, args []any) (Peer, []any, error) {
 	args, err := wireArgs(args)
 	if err != nil {
 		return nil, nil, fmt.Errorf("transport: %s %s: %w", method, c.url, err)
@@ -182,11 +178,7 @@ func (c *memPeer) caller(ctx context.Context, method string, args []any) (Caller
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, ok := p.(Caller)
-	if !ok {
-		return nil, nil, UnknownMethod(method)
-	}
-	return cl, args, nil
+	return p, args, nil
 }
 
 // onWire turns a served Peer's error into what the caller of a real wire

@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/filepeer/peer/transport/internal/wire"
 )
 
 // Peer is the protocol's remote methods. A node implements it to be served,
@@ -67,7 +69,7 @@ type Caller interface {
 // have: code 1, with the words of Python's server, so that either kind
 // of node reads the same.
 func UnknownMethod(method string) *Fault {
-	return &Fault{Code: CodeError, Message: fmt.Sprintf("method %q is not supported", truncate(method))}
+	return &Fault{Code: CodeError, Message: fmt.Sprintf("method %q is not supported", wire.Short(method))}
 }
 
 // Contexter is an optional interface of the Peer given to Listen. A
@@ -91,7 +93,10 @@ type Texter interface {
 type Transport interface {
 	// Listen serves p at url until the returned io.Closer is closed.
 	// Closing it stops new calls; calls already running are the served
-	// node's to end.
+	// node's to end. The Closer may also have a method URL() string
+	// giving the URL actually served, when it differs from url (port 0
+	// asks an XML-RPC transport for a free port); a node then takes
+	// that URL as its own.
 	Listen(url string, p Peer) (io.Closer, error)
 	// Dial returns a client for the node at url. It does no I/O: an error
 	// means the URL can never be reached over this transport.

@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
-	"unicode/utf8"
+
+	"github.com/filepeer/peer/transport/internal/wire"
 )
 
 // wireValue returns v as an XML-RPC wire would deliver it: a deep copy,
@@ -16,13 +18,13 @@ import (
 func wireValue(v any) (any, error) { return wireValueAt(v, 0) }
 
 func wireValueAt(v any, depth int) (any, error) {
-	if depth > maxValueDepth {
-		return nil, fmt.Errorf("transport: values nested deeper than %d", maxValueDepth)
+	if depth > wire.MaxDepth {
+		return nil, fmt.Errorf("transport: values nested deeper than %d", wire.MaxDepth)
 	}
 	switch v := v.(type) {
 	case string:
-		if !textOK(v) {
-			return nil, fmt.Errorf("%w: %q", errNotText, truncate(v))
+		if !wire.IsText(v) {
+			return nil, fmt.Errorf("%w: %q", errNotText, wire.Short(v))
 		}
 		return v, nil
 	case int:
@@ -61,8 +63,8 @@ func wireValueAt(v any, depth int) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
-			if !textOK(k) {
-				return nil, fmt.Errorf("%w: member %q", errNotText, truncate(k))
+			if !wire.IsText(k) {
+				return nil, fmt.Errorf("%w: member %q", errNotText, wire.Short(k))
 			}
 			e, err := wireValueAt(e, depth+1)
 			if err != nil {
@@ -77,19 +79,8 @@ func wireValueAt(v any, depth int) (any, error) {
 	return nil, fmt.Errorf("transport: cannot send a %T as an XML-RPC value", v)
 }
 
-// textOK reports whether s can travel as an XML-RPC <string>: valid UTF-8
-// of characters XML 1.0 allows.
-func textOK(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if !isXMLChar(r) {
-			return false
-		}
-	}
-	return true
-}
+// errNotText reports a string that cannot travel as an XML-RPC <string>.
+var errNotText = errors.New("transport: not text that XML 1.0 can carry")
 
 // wireArgs is wireValue for each of a call's arguments.
 func wireArgs(args []any) ([]any, error) {

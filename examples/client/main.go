@@ -34,6 +34,7 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func main() {
@@ -135,7 +136,7 @@ func run(ctx context.Context, args []string, e env) error {
 	// one, to check that each peer it introduces answers.
 	tr := e.transport
 	if tr == nil {
-		x := transport.NewXMLRPC(transport.XMLRPCConfig{})
+		x := xmlrpc.New(xmlrpc.Config{})
 		defer x.Close()
 		tr = x
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -327,7 +328,7 @@ func freeURL(t *testing.T) string {
 func TestBinary(t *testing.T) {
 	bin := testenv.Build(t, ".")
 
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 	b := startPeer(t, tr, freeURL(t), map[string]string{"test.txt": "This is a test\n"})
 	dead := freeURL(t)
@@ -367,7 +368,7 @@ func TestBinary(t *testing.T) {
 func TestBinaryCtrlC(t *testing.T) {
 	bin := testenv.Build(t, ".")
 	g := gate{asked: make(chan struct{})}
-	other := httptest.NewServer(transport.NewXMLRPCHandler(g))
+	other := httptest.NewServer(xmlrpc.NewHandler(g))
 	defer other.Close()
 	dir := t.TempDir()
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func main() {
@@ -67,7 +68,7 @@ func run(ctx context.Context, out io.Writer, tr transport.Transport) (err error)
 
 	network, onLoopback := "on 127.0.0.1, over XML-RPC", tr == nil
 	if onLoopback {
-		x := transport.NewXMLRPC(transport.XMLRPCConfig{})
+		x := xmlrpc.New(xmlrpc.Config{})
 		defer x.Close()
 		tr = x
 	} else {

@@ -34,6 +34,7 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func main() {
@@ -133,7 +134,7 @@ func run(ctx context.Context, args []string, e env) error {
 
 	tr := e.transport
 	if tr == nil {
-		x := transport.NewXMLRPC(transport.XMLRPCConfig{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+		x := xmlrpc.New(xmlrpc.Config{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 		defer x.Close() // after the node's Close, deferred below
 		tr = x
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -205,7 +206,7 @@ func TestSignals(t *testing.T) {
 				}
 			}
 			require.Contains(t, log.String(), "msg=serving", "the node did not start")
-			tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+			tr := xmlrpc.New(xmlrpc.Config{})
 			defer tr.Close()
 			p, err := tr.Dial(url)
 			require.NoError(t, err)
@@ -257,7 +258,7 @@ func TestAdvertise(t *testing.T) {
 	require.Contains(t, log.String(), "msg=serving node="+advertised)
 	require.Contains(t, log.String(), "msg=listening url="+listen)
 
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 	p, err := tr.Dial(listen)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // meshSize is the queries issue's dense network of real processes: on the
@@ -48,7 +49,7 @@ func TestMeshOfProcesses(t *testing.T) {
 	for _, u := range urls {
 		waitListening(t, strings.TrimPrefix(u, "http://"))
 	}
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 	peers := make([]transport.Peer, meshSize)
 	for i, u := range urls {
@@ -139,7 +140,7 @@ func TestSearchAcrossProcesses(t *testing.T) {
 			start(bin, urls[name], dirs[name], "s3cret")
 		}
 	}
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 	dial := func(name string) transport.Peer {
 		p, err := tr.Dial(urls[name])

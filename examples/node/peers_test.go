@@ -16,7 +16,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/internal/testenv"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 // A node process restarted with -peers answers a query through the same
@@ -26,7 +26,7 @@ func TestPeersFileAcrossRestarts(t *testing.T) {
 	bin := testenv.Build(t, ".")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 
 	// b: a node in this process, on loopback, holding the file.

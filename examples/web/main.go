@@ -29,7 +29,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
-	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func main() {
@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, e env) error {
 	defer dir.Close()
 
 	// The page keeps the transport, to check that a peer it adds answers.
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
+	tr := xmlrpc.New(xmlrpc.Config{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 	defer tr.Close()
 	secret := peer.NewSecret()
 	m := newMeter()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestReadURLs(t *testing.T) {
@@ -100,7 +101,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestReason(t *testing.T) {
-	tr := transport.NewXMLRPC(transport.XMLRPCConfig{})
+	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

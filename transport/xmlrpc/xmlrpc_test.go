@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -12,15 +12,22 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/kolo/xmlrpc"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/filepeer/peer/transport"
 )
 
 // fakePeer serves contents from a map; its methods can be replaced.
@@ -42,7 +49,7 @@ func (p *fakePeer) Query(ctx context.Context, name string, history []string) (io
 	}
 	b, ok := p.files[name]
 	if !ok {
-		return nil, &Fault{Code: CodeUnhandled, Message: "Couldn't handle the query"}
+		return nil, &transport.Fault{Code: transport.CodeUnhandled, Message: "Couldn't handle the query"}
 	}
 	if p.kind != nil {
 		return p.kind(b), nil
@@ -62,7 +69,7 @@ func (p *fakePeer) Hello(ctx context.Context, url string) error {
 
 func (p *fakePeer) Fetch(ctx context.Context, name, secret string) error {
 	if secret != "s3cret" {
-		return &Fault{Code: CodeAccessDenied, Message: "Access denied"}
+		return &transport.Fault{Code: transport.CodeAccessDenied, Message: "Access denied"}
 	}
 	return nil
 }
@@ -73,9 +80,9 @@ func (p *fakePeer) List(ctx context.Context) ([]string, error) {
 
 // serve starts p on a loopback port and returns a client transport and the
 // URL.
-func serve(t testing.TB, p Peer, cfg XMLRPCConfig) (*XMLRPC, string) {
+func serve(t testing.TB, p transport.Peer, cfg Config) (*Transport, string) {
 	t.Helper()
-	tr := NewXMLRPC(cfg)
+	tr := New(cfg)
 	l, err := tr.Listen("http://127.0.0.1:0", p)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -85,7 +92,7 @@ func serve(t testing.TB, p Peer, cfg XMLRPCConfig) (*XMLRPC, string) {
 	return tr, l.(interface{ URL() string }).URL()
 }
 
-func dial(t testing.TB, tr *XMLRPC, url string) Peer {
+func dial(t testing.TB, tr *Transport, url string) transport.Peer {
 	t.Helper()
 	c, err := tr.Dial(url)
 	require.NoError(t, err)
@@ -146,7 +153,7 @@ func TestXMLRPCContentRoundTrip(t *testing.T) {
 		for name, c := range cases {
 			files[name] = c.b
 		}
-		tr, url := serve(t, &fakePeer{files: files, kind: kind}, XMLRPCConfig{})
+		tr, url := serve(t, &fakePeer{files: files, kind: kind}, Config{})
 		c := dial(t, tr, url)
 		for name, tc := range cases {
 			t.Run(kname+"/"+name, func(t *testing.T) {
@@ -157,7 +164,7 @@ func TestXMLRPCContentRoundTrip(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, len(tc.b), len(got))
 				require.True(t, bytes.Equal(tc.b, got), "contents differ")
-				require.Equal(t, tc.text, body.(Texter).IsText())
+				require.Equal(t, tc.text, body.(transport.Texter).IsText())
 			})
 		}
 	}
@@ -177,7 +184,7 @@ func TestXMLRPCTexterIsTrusted(t *testing.T) {
 		// Text sent as base64 because the body says so.
 		return texterBody{strings.NewReader(name), name == "text"}, nil
 	}}
-	tr, url := serve(t, p, XMLRPCConfig{})
+	tr, url := serve(t, p, Config{})
 	c := dial(t, tr, url)
 	for _, name := range []string{"text", "binary"} {
 		body, err := c.Query(context.Background(), name, nil)
@@ -185,7 +192,7 @@ func TestXMLRPCTexterIsTrusted(t *testing.T) {
 		got, err := io.ReadAll(body)
 		require.NoError(t, err)
 		require.Equal(t, name, string(got))
-		require.Equal(t, name == "text", body.(Texter).IsText())
+		require.Equal(t, name == "text", body.(transport.Texter).IsText())
 		body.Close()
 	}
 
@@ -204,16 +211,16 @@ func TestXMLRPCTexterIsTrusted(t *testing.T) {
 
 func TestXMLRPCMethods(t *testing.T) {
 	p := &fakePeer{files: map[string][]byte{"a": []byte("A")}}
-	tr, url := serve(t, p, XMLRPCConfig{})
+	tr, url := serve(t, p, Config{})
 	c := dial(t, tr, url)
 	ctx := context.Background()
 
 	_, err := c.Query(ctx, "missing", []string{"http://x:1", "http://y:2"})
-	var f *Fault
+	var f *transport.Fault
 	require.ErrorAs(t, err, &f)
-	require.Equal(t, CodeUnhandled, f.Code)
+	require.Equal(t, transport.CodeUnhandled, f.Code)
 	require.Equal(t, "Couldn't handle the query", f.Message)
-	require.ErrorIs(t, err, &Fault{Code: CodeUnhandled})
+	require.ErrorIs(t, err, &transport.Fault{Code: transport.CodeUnhandled})
 	p.mu.Lock()
 	require.Equal(t, []string{"http://x:1", "http://y:2"}, p.history[len(p.history)-1])
 	p.mu.Unlock()
@@ -222,13 +229,13 @@ func TestXMLRPCMethods(t *testing.T) {
 	require.Equal(t, []string{"http://z:3"}, p.hellos)
 	err = c.Hello(ctx, "bad")
 	require.ErrorAs(t, err, &f)
-	require.Equal(t, CodeError, f.Code)
+	require.Equal(t, transport.CodeError, f.Code)
 	require.Equal(t, "no such thing", f.Message)
 
 	require.NoError(t, c.Fetch(ctx, "a", "s3cret"))
-	require.ErrorIs(t, c.Fetch(ctx, "a", "wrong"), &Fault{Code: CodeAccessDenied})
+	require.ErrorIs(t, c.Fetch(ctx, "a", "wrong"), &transport.Fault{Code: transport.CodeAccessDenied})
 
-	names, err := c.(Lister).List(ctx)
+	names, err := c.(transport.Lister).List(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"a.txt", "b<&>.bin"}, names)
 
@@ -264,7 +271,7 @@ func post(t *testing.T, url, body string) (string, *xmlrpc.FaultError) {
 
 func TestXMLRPCHandlerBadRequests(t *testing.T) {
 	p := &fakePeer{files: map[string][]byte{"a": []byte("A&B")}}
-	_, url := serve(t, p, XMLRPCConfig{MaxRequestBytes: 64 << 10})
+	_, url := serve(t, p, Config{MaxRequestBytes: 64 << 10})
 	call := func(method, params string) string {
 		return "<?xml version='1.0'?>\n<methodCall>\n<methodName>" + method +
 			"</methodName>\n<params>\n" + params + "</params>\n</methodCall>\n"
@@ -300,7 +307,7 @@ func TestXMLRPCHandlerBadRequests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, f := post(t, url, body)
 			require.NotNil(t, f, "want a fault")
-			require.Equal(t, CodeError, f.Code)
+			require.Equal(t, transport.CodeError, f.Code)
 			require.NotEmpty(t, f.String)
 		})
 	}
@@ -343,7 +350,7 @@ func TestXMLRPCHandlerBadRequests(t *testing.T) {
 func TestXMLRPCKoloCrossCheck(t *testing.T) {
 	text := "héllo <&> \"quoted\"\n"
 	p := &fakePeer{files: map[string][]byte{"t.txt": []byte(text), "b.bin": {0, 1, 2, 255}}}
-	_, url := serve(t, p, XMLRPCConfig{})
+	_, url := serve(t, p, Config{})
 	// kolo's Client.Call would wrap a []any into one array parameter and
 	// report our fault as a type mismatch, so drive its codec directly.
 	kpost := func(method string, args ...any) xmlrpc.Response {
@@ -418,7 +425,7 @@ func TestXMLRPCGzipReply(t *testing.T) {
 		esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
 		fmt.Fprintf(zw, "<?xml version='1.0'?>\n<methodResponse>\n<params>\n<param>\n<value><string>%s\r\nx\ry</string></value>\n</param>\n</params>\n</methodResponse>\n", esc)
 	})
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	body, err := dial(t, tr, url).Query(context.Background(), "x", nil)
 	require.NoError(t, err)
@@ -437,13 +444,13 @@ func TestXMLRPCGzipReply(t *testing.T) {
 	require.NoError(t, err)
 	body.Close()
 	require.Equal(t, []byte{0, 1, 2, 255}, got)
-	require.False(t, body.(Texter).IsText())
+	require.False(t, body.(transport.Texter).IsText())
 }
 
 func TestXMLRPCReplyCap(t *testing.T) {
 	p := &fakePeer{files: map[string][]byte{"big": bytes.Repeat([]byte("x"), 1<<20)}}
-	_, url := serve(t, p, XMLRPCConfig{})
-	tr := NewXMLRPC(XMLRPCConfig{MaxReplyBytes: 64 << 10})
+	_, url := serve(t, p, Config{})
+	tr := New(Config{MaxReplyBytes: 64 << 10})
 	defer tr.Close()
 	_, err := dial(t, tr, url).Query(context.Background(), "big", nil)
 	require.ErrorContains(t, err, "exceeds")
@@ -484,7 +491,7 @@ func TestXMLRPCMalformedReplies(t *testing.T) {
 		"fault no code": "<methodResponse><fault><value><struct></struct></value></fault></methodResponse>",
 		"garbage after": replyHead + "<string>a</string>" + replyTail + "<x>",
 	}
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	for name, reply := range replies {
 		t.Run(name, func(t *testing.T) {
@@ -495,7 +502,7 @@ func TestXMLRPCMalformedReplies(t *testing.T) {
 				body.Close()
 			}
 			require.Error(t, err)
-			var f *Fault
+			var f *transport.Fault
 			require.False(t, errors.As(err, &f), "a broken reply is not a fault")
 		})
 	}
@@ -507,7 +514,7 @@ func TestXMLRPCNoRedirects(t *testing.T) {
 	url := rawServer(t, func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target, http.StatusTemporaryRedirect)
 	})
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	err := dial(t, tr, url).Hello(context.Background(), "http://a:1")
 	require.ErrorContains(t, err, "307")
@@ -535,7 +542,7 @@ func TestXMLRPCListenContexter(t *testing.T) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}}
-	tr, url := serve(t, p, XMLRPCConfig{})
+	tr, url := serve(t, p, Config{})
 	c := dial(t, tr, url)
 	errc := make(chan error, 1)
 	go func() {
@@ -565,16 +572,16 @@ func TestXMLRPCTimeoutAndCancel(t *testing.T) {
 			return nil, errors.New("released")
 		}
 	}}
-	_, url := serve(t, p, XMLRPCConfig{})
+	_, url := serve(t, p, Config{})
 
-	tr := NewXMLRPC(XMLRPCConfig{CallTimeout: 100 * time.Millisecond})
+	tr := New(Config{CallTimeout: 100 * time.Millisecond})
 	defer tr.Close()
 	start := time.Now()
 	_, err := dial(t, tr, url).Query(context.Background(), "x", nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Less(t, time.Since(start), 5*time.Second)
 
-	tr2 := NewXMLRPC(XMLRPCConfig{})
+	tr2 := New(Config{})
 	defer tr2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
@@ -607,7 +614,7 @@ func TestXMLRPCConnectionReuse(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	srv := &http.Server{
-		Handler: NewXMLRPCHandler(p),
+		Handler: NewHandler(p),
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				conns.Add(1)
@@ -616,7 +623,7 @@ func TestXMLRPCConnectionReuse(t *testing.T) {
 	}
 	go srv.Serve(ln)
 	defer srv.Close()
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	c := dial(t, tr, "http://"+ln.Addr().String())
 	for i := range 20 {
@@ -634,7 +641,7 @@ func TestXMLRPCConnectionReuse(t *testing.T) {
 }
 
 func TestXMLRPCListenAndDial(t *testing.T) {
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	for _, u := range []string{"mem://a", "ftp://x:1", "127.0.0.1:80", "http://", "::"} {
 		_, err := tr.Dial(u)
@@ -656,7 +663,7 @@ func TestXMLRPCListenAndDial(t *testing.T) {
 	require.NoError(t, l.Close())
 	require.NoError(t, l.Close())
 	tr.Close() // drop the idle connection, as a client going away would
-	tr = NewXMLRPC(XMLRPCConfig{})
+	tr = New(Config{})
 	defer tr.Close()
 	l, err = tr.Listen(url, p)
 	require.NoError(t, err)
@@ -684,7 +691,7 @@ func TestXMLRPCNoLeaks(t *testing.T) {
 		}
 		return io.NopCloser(strings.NewReader("A")), nil
 	}
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	l, err := tr.Listen("http://127.0.0.1:0", p)
 	require.NoError(t, err)
 	c := dial(t, tr, l.(interface{ URL() string }).URL())
@@ -745,11 +752,118 @@ func TestXMLRPCRetriesOnAResetKeepAlive(t *testing.T) {
 			}()
 		}
 	}()
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 	p, err := tr.Dial("http://" + ln.Addr().String())
 	require.NoError(t, err)
 	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"))
 	require.NoError(t, p.Hello(context.Background(), "http://127.0.0.1:9"), "sent again on a fresh connection")
 	require.False(t, first.Load())
+}
+
+// failingFile is a file whose every read fails.
+type failingFile struct{}
+
+var errDisk = errors.New("disk on fire")
+
+func (failingFile) Read([]byte) (int, error)          { return 0, errDisk }
+func (failingFile) Seek(int64, int) (int64, error)    { return 0, nil }
+func (failingFile) ReadAt([]byte, int64) (int, error) { return 0, errDisk }
+func (failingFile) Close() error                      { return nil }
+
+// TestXMLRPCFirstReadFailsIsAFault checks that a body whose first read
+// fails, before anything of the reply is sent, reaches the client as
+// fault 1, whatever kind of body it is: not as an empty HTTP 200.
+func TestXMLRPCFirstReadFailsIsAFault(t *testing.T) {
+	bodies := map[string]func() io.ReadCloser{
+		"seeker": func() io.ReadCloser { return failingFile{} },
+		"stream": func() io.ReadCloser { return io.NopCloser(iotest.ErrReader(errDisk)) },
+		"texter": func() io.ReadCloser { return texterBody{iotest.ErrReader(errDisk), true} },
+		"binary": func() io.ReadCloser { return texterBody{iotest.ErrReader(errDisk), false} },
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			p := &fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) { return body(), nil }}
+			tr, url := serve(t, p, Config{})
+			_, err := dial(t, tr, url).Query(context.Background(), "x", nil)
+			var f *transport.Fault
+			require.ErrorAs(t, err, &f)
+			require.Equal(t, transport.CodeError, f.Code)
+			require.Contains(t, f.Message, "disk on fire")
+
+			// The connection stays good for the next call.
+			require.NoError(t, dial(t, tr, url).Hello(context.Background(), "http://a"))
+		})
+	}
+}
+
+// readFromRecorder is a ResponseWriter that records what reaches its
+// ReadFrom, as net/http's does on its way to sendfile.
+type readFromRecorder struct {
+	*httptest.ResponseRecorder
+	srcs []string
+}
+
+func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
+	name := fmt.Sprintf("%T", src)
+	if lr, ok := src.(*io.LimitedReader); ok {
+		name += " of " + fmt.Sprintf("%T", lr.R)
+	}
+	r.srcs = append(r.srcs, name)
+	return io.Copy(r.ResponseRecorder, src)
+}
+
+// TestXMLRPCPlainFileGoesAsItIs checks that a file of text with nothing
+// to escape is sent as it is, from the *os.File to the ResponseWriter's
+// ReadFrom (which net/http turns into sendfile), and arrives whole, over
+// loopback too; and that a file that needs escaping does not go so.
+func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
+	dir := t.TempDir()
+	plain := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 3<<20/44)
+	marked := append(bytes.Clone(plain), "&"...)
+	for name, b := range map[string][]byte{"plain": plain, "marked": marked} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+	}
+	open := func(name string) *os.File {
+		f, err := os.Open(filepath.Join(dir, name))
+		require.NoError(t, err)
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	for name, want := range map[string][]byte{"plain": plain, "marked": marked} {
+		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		h := newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
+			return open(name), nil
+		}}, DefaultMaxRequestBytes, time.Minute)
+		call, err := encodeCall("query", name, []string{})
+		require.NoError(t, err)
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/RPC2", bytes.NewReader(call)))
+		if name == "plain" {
+			require.NotEmpty(t, rec.srcs)
+			for _, s := range rec.srcs {
+				require.Equal(t, "*io.LimitedReader of *os.File", s)
+			}
+		} else {
+			require.Empty(t, rec.srcs)
+		}
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		_, err = d.replyStart()
+		require.NoError(t, err)
+		rd, text, err := d.valueStream()
+		require.NoError(t, err)
+		require.True(t, text)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), name)
+	}
+
+	p := &fakePeer{query: func(_ context.Context, name string, _ []string) (io.ReadCloser, error) { return open(name), nil }}
+	tr, url := serve(t, p, Config{})
+	body, err := dial(t, tr, url).Query(context.Background(), "plain", nil)
+	require.NoError(t, err)
+	got, err := io.ReadAll(body)
+	require.NoError(t, err)
+	body.Close()
+	require.True(t, bytes.Equal(plain, got))
 }

@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer/transport"
 )
 
 func bufioReader(b []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(b)) }
@@ -116,7 +118,7 @@ func FuzzDecodeReplyFault(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		decode := func(r *bufio.Reader) (*Fault, error) {
+		decode := func(r *bufio.Reader) (*transport.Fault, error) {
 			d := newXMLDecoder(r, 1<<20)
 			return d.replyStart()
 		}

@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/filepeer/peer/transport"
 )
 
 // closeCounter is a body that counts its Close calls.
@@ -51,7 +53,7 @@ func TestXMLRPCStalledReaderIsCutOff(t *testing.T) {
 	p := &fakePeer{query: func(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 		return closeCounter{bytes.NewReader(content), &closed}, nil
 	}}
-	_, url := serve(t, p, XMLRPCConfig{ReplyStallTimeout: 100 * time.Millisecond})
+	_, url := serve(t, p, Config{ReplyStallTimeout: 100 * time.Millisecond})
 	const clients = 4
 	for range clients {
 		rawCall(t, url, "big")
@@ -64,7 +66,7 @@ func TestXMLRPCStalledReaderIsCutOff(t *testing.T) {
 // from one address are closed at once, while those under it are served.
 func TestXMLRPCConnsPerAddr(t *testing.T) {
 	p := &fakePeer{files: map[string][]byte{"a": []byte("A")}}
-	_, url := serve(t, p, XMLRPCConfig{MaxConnsPerAddr: 2})
+	_, url := serve(t, p, Config{MaxConnsPerAddr: 2})
 	addr := strings.TrimPrefix(url, "http://")
 	var held []net.Conn
 	for range 2 {
@@ -111,7 +113,7 @@ func TestXMLRPCConnsPerAddr(t *testing.T) {
 // with a fault that names no socket address, where it was held until the
 // read timeout.
 func TestXMLRPCDeclaredLengthOverCap(t *testing.T) {
-	_, url := serve(t, &fakePeer{}, XMLRPCConfig{})
+	_, url := serve(t, &fakePeer{}, Config{})
 	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	require.NoError(t, err)
 	defer c.Close()
@@ -129,7 +131,7 @@ func TestXMLRPCDeclaredLengthOverCap(t *testing.T) {
 // TestXMLRPCFaultsNameNoAddresses checks that a request whose body times
 // out gets a fault without the server's socket addresses.
 func TestXMLRPCFaultsNameNoAddresses(t *testing.T) {
-	_, url := serve(t, &fakePeer{}, XMLRPCConfig{ReadTimeout: 200 * time.Millisecond})
+	_, url := serve(t, &fakePeer{}, Config{ReadTimeout: 200 * time.Millisecond})
 	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 	require.NoError(t, err)
 	defer c.Close()
@@ -190,7 +192,7 @@ func faultServer(t *testing.T, n int) string {
 // faultString: the client refuses a fault reply over 64 KiB as soon as it
 // passes that, and keeps at most MaxFaultString bytes of a smaller one.
 func TestXMLRPCFaultStringBounded(t *testing.T) {
-	tr := NewXMLRPC(XMLRPCConfig{})
+	tr := New(Config{})
 	defer tr.Close()
 
 	_, err := dial(t, tr, faultServer(t, 60<<20)).Query(context.Background(), "x", nil)
@@ -199,7 +201,7 @@ func TestXMLRPCFaultStringBounded(t *testing.T) {
 	require.Less(t, len(err.Error()), 8<<10)
 
 	_, err = dial(t, tr, faultServer(t, 20<<10)).Query(context.Background(), "x", nil)
-	var f *Fault
+	var f *transport.Fault
 	require.ErrorAs(t, err, &f)
 	require.LessOrEqual(t, len(f.Message), MaxFaultString+len("…[cut]"))
 	require.True(t, strings.HasSuffix(f.Message, "é…[cut]"), "cut inside a character")
@@ -212,18 +214,18 @@ type callerPeer struct {
 }
 
 func (p *callerPeer) Hello(ctx context.Context, url string) error {
-	a, _ := CallerAddr(ctx)
+	a, _ := transport.CallerAddr(ctx)
 	p.got <- a
 	return nil
 }
 
 func TestXMLRPCCallerAddr(t *testing.T) {
 	p := &callerPeer{got: make(chan netip.Addr, 1)}
-	tr, url := serve(t, p, XMLRPCConfig{})
+	tr, url := serve(t, p, Config{})
 	require.NoError(t, dial(t, tr, url).Hello(context.Background(), "http://127.0.0.1:1"))
 	require.Equal(t, netip.MustParseAddr("127.0.0.1"), <-p.got)
 
-	_, ok := CallerAddr(context.Background())
+	_, ok := transport.CallerAddr(context.Background())
 	require.False(t, ok)
 }
 

@@ -1,8 +1,8 @@
-package transport
+package xmlrpc
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -19,10 +19,10 @@ import (
 
 // Defaults of the server's guards against hostile clients.
 const (
-	// DefaultReplyStallTimeout is XMLRPCConfig.ReplyStallTimeout's zero
+	// DefaultReplyStallTimeout is Config.ReplyStallTimeout's zero
 	// value.
 	DefaultReplyStallTimeout = 30 * time.Second
-	// DefaultMaxConnsPerAddr is XMLRPCConfig.MaxConnsPerAddr's zero
+	// DefaultMaxConnsPerAddr is Config.MaxConnsPerAddr's zero
 	// value. Several peers may share one address (a host of many nodes,
 	// a NAT, loopback in tests): 30 node processes on one machine that
 	// all know each other, flooding queries at once, went past 64 and
@@ -36,23 +36,6 @@ const (
 	// before it is read to its end.
 	maxFaultDoc = 64 << 10
 )
-
-// callerKey is the context key of WithCallerAddr.
-type callerKey struct{}
-
-// WithCallerAddr returns ctx marked with the network address of the
-// client whose call it serves. The XML-RPC server marks every call so; a
-// transport of one's own may do the same, so that the served node can
-// limit calls per caller.
-func WithCallerAddr(ctx context.Context, addr netip.Addr) context.Context {
-	return context.WithValue(ctx, callerKey{}, addr)
-}
-
-// CallerAddr returns the address WithCallerAddr put in ctx, if any.
-func CallerAddr(ctx context.Context) (netip.Addr, bool) {
-	a, ok := ctx.Value(callerKey{}).(netip.Addr)
-	return a, ok
-}
 
 // remoteAddr parses an http.Request's RemoteAddr ("ip:port").
 func remoteAddr(s string) (netip.Addr, bool) {
@@ -98,6 +81,16 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	// reply unguarded, as it was.
 	s.rc.SetWriteDeadline(time.Now().Add(s.stall))
 	return s.ResponseWriter.Write(p)
+}
+
+// ReadFrom renews the deadline once for all of r: the caller copies in
+// pieces (see sendPlainFile).
+func (s *stallWriter) ReadFrom(r io.Reader) (int64, error) {
+	s.rc.SetWriteDeadline(time.Now().Add(s.stall))
+	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{s.ResponseWriter}, r)
 }
 
 // Unwrap lets http.ResponseController reach the server's writer.
@@ -263,4 +256,28 @@ func cut(s string, max int) string {
 		i--
 	}
 	return s[:i] + "…[cut]"
+}
+
+// capReader fails once more than max bytes are read.
+type capReader struct {
+	r         io.Reader
+	left, max int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// One byte more tells a reply of exactly max bytes from a
+		// longer one.
+		var one [1]byte
+		if n, err := c.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, fmt.Errorf("transport: reply exceeds %d bytes", c.max)
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }

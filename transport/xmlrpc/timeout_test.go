@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"context"
@@ -43,7 +43,7 @@ func trickle(t *testing.T, pieces int, gap time.Duration, stall bool) string {
 // many times as long.
 func TestXMLRPCSlowBodyOutlivesCallTimeout(t *testing.T) {
 	url := trickle(t, 20, 10*time.Millisecond, false)
-	tr := NewXMLRPC(XMLRPCConfig{CallTimeout: 20 * time.Millisecond, StallTimeout: 5 * time.Second})
+	tr := New(Config{CallTimeout: 20 * time.Millisecond, StallTimeout: 5 * time.Second})
 	defer tr.Close()
 	body, err := dial(t, tr, url).Query(context.Background(), "x", nil)
 	require.NoError(t, err)
@@ -58,7 +58,7 @@ func TestXMLRPCSlowBodyOutlivesCallTimeout(t *testing.T) {
 // deadline error, while the call timeout is far away.
 func TestXMLRPCStalledBodyFails(t *testing.T) {
 	url := trickle(t, 2, time.Millisecond, true)
-	tr := NewXMLRPC(XMLRPCConfig{CallTimeout: time.Minute, StallTimeout: 50 * time.Millisecond})
+	tr := New(Config{CallTimeout: time.Minute, StallTimeout: 50 * time.Millisecond})
 	defer tr.Close()
 	body, err := dial(t, tr, url).Query(context.Background(), "x", nil)
 	require.NoError(t, err)
@@ -77,7 +77,7 @@ func TestXMLRPCStalledBodyFails(t *testing.T) {
 // spends between reads does not count against StallTimeout.
 func TestXMLRPCPauseBetweenReadsIsNotAStall(t *testing.T) {
 	url := trickle(t, 3, time.Millisecond, false)
-	tr := NewXMLRPC(XMLRPCConfig{StallTimeout: 20 * time.Millisecond})
+	tr := New(Config{StallTimeout: 20 * time.Millisecond})
 	defer tr.Close()
 	body, err := dial(t, tr, url).Query(context.Background(), "x", nil)
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func TestXMLRPCHeaderTimeout(t *testing.T) {
 	url := rawServer(t, func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	})
-	tr := NewXMLRPC(XMLRPCConfig{CallTimeout: 20 * time.Millisecond})
+	tr := New(Config{CallTimeout: 20 * time.Millisecond})
 	defer tr.Close()
 	err := dial(t, tr, url).Hello(context.Background(), "http://a:1")
 	require.ErrorIs(t, err, context.DeadlineExceeded)
@@ -118,7 +118,7 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // the call causes.
 func TestXMLRPCCallErrorKept(t *testing.T) {
 	sentinel := errors.New("no route to peer")
-	tr := NewXMLRPC(XMLRPCConfig{RoundTripper: roundTripFunc(func(*http.Request) (*http.Response, error) {
+	tr := New(Config{RoundTripper: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, sentinel
 	})})
 	defer tr.Close()

@@ -1,4 +1,4 @@
-package transport
+package xmlrpc
 
 import (
 	"bufio"
@@ -56,7 +56,7 @@ func TestCodecBulkMatchesSlow(t *testing.T) {
 			for cut := 0; cut <= len(src); cut += 1 + r.IntN(7) {
 				in := src[:cut]
 				l1, u1, e1 := scanText(in, atEOF)
-				l2, u2, e2 := scanTextSlow(in, atEOF)
+				l2, u2, e2 := scanExact(in, atEOF)
 				if e1 == nil && e2 != nil {
 					// A broken character cut by the end of a chunk
 					// is left for the next chunk, where it fails.
@@ -72,7 +72,7 @@ func TestCodecBulkMatchesSlow(t *testing.T) {
 				} else {
 					require.Error(t, e2, "%q", in)
 				}
-				// The escaper is one pass, exact like scanTextSlow.
+				// The escaper is one pass, exact like scanExact.
 				o1, v1, f1 := appendEscaped([]byte("x"), in, atEOF)
 				require.Equal(t, e2 == nil, f1 == nil, "%q", in)
 				if f1 == nil {
@@ -182,24 +182,25 @@ func TestCodecBase64Lines(t *testing.T) {
 	}
 }
 
-// TestCodecParallelChunks checks the reply of a large seekable body, which
-// two goroutines encode by chunks: characters of every length straddling
-// the chunk boundaries, sizes around them, binary, and a body read from
-// where it stands rather than from its start.
-func TestCodecParallelChunks(t *testing.T) {
+// TestCodecLargeBodies checks the reply of a large seekable body, which
+// is encoded in chunks: characters of every length straddling the chunk
+// boundaries, sizes around them, binary, and a body read from where it
+// stands rather than from its start.
+func TestCodecLargeBodies(t *testing.T) {
+	const chunk = streamChunk
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	var cases [][]byte
 	for _, char := range []string{"é", "€", "😀", "\r"} {
 		for shift := -3; shift <= 3; shift++ {
-			b := bytes.Repeat([]byte("a"), 3*parallelChunk+shift)
-			for _, at := range []int{parallelChunk, 2 * parallelChunk} {
+			b := bytes.Repeat([]byte("a"), 3*chunk+shift)
+			for _, at := range []int{chunk, 2 * chunk} {
 				copy(b[at+shift-len(char)/2:], char)
 			}
 			cases = append(cases, b)
 		}
 	}
 	r := rand.New(rand.NewPCG(13, 14))
-	for _, size := range []int{2*parallelChunk + 1, 3 * parallelChunk, 5*parallelChunk + 7} {
+	for _, size := range []int{2*chunk + 1, 3 * chunk, 5*chunk + 7} {
 		b := make([]byte, size)
 		for i := range b {
 			b[i] = byte(r.Uint32())
@@ -227,27 +228,53 @@ func TestCodecParallelChunks(t *testing.T) {
 	}
 }
 
-// shrinking is a body that loses its second half between the scan and
-// the send, as a file truncated meanwhile does.
-type shrinking struct {
+// changing is a body that loses its second half, or doubles, between the
+// scan and the send, as a file truncated or appended to meanwhile does:
+// when it is rewound the second time, after the scan.
+type changing struct {
 	*bytes.Reader
+	content []byte
+	rewinds int
+	grow    bool
 }
 
-func (s *shrinking) ReadAt(p []byte, off int64) (int, error) {
-	if off > s.Size()/2 {
-		return 0, io.EOF
+func (c *changing) Seek(off int64, whence int) (int64, error) {
+	if whence == io.SeekStart {
+		if c.rewinds++; c.rewinds == 2 {
+			changed := c.content[:len(c.content)/2]
+			if c.grow {
+				changed = append(bytes.Clone(c.content), c.content...)
+			}
+			c.Reader = bytes.NewReader(changed)
+		}
 	}
-	return s.Reader.ReadAt(p, off)
+	return c.Reader.Seek(off, whence)
 }
 
-// TestCodecParallelShrunkFile checks that a file that shrinks while it is
-// sent cuts the reply short with an error, and ends every goroutine.
-func TestCodecParallelShrunkFile(t *testing.T) {
+// TestCodecFileChangedWhileSent checks that a file that shrinks while it
+// is sent cuts the reply short with an error, and that one that grows is
+// sent as it was when its length went out.
+func TestCodecFileChangedWhileSent(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	for _, content := range [][]byte{bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk)} {
+	for _, content := range [][]byte{
+		bytes.Repeat([]byte("text "), 4*streamChunk), bytes.Repeat([]byte{0, 1, 2}, 4*streamChunk),
+		bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk),
+	} {
 		rec := httptest.NewRecorder()
-		err := writeQueryReply(rec, &shrinking{Reader: bytes.NewReader(content)}, nil, nil)
+		err := writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content}, nil, nil)
 		require.ErrorContains(t, err, "shrank")
+
+		rec = httptest.NewRecorder()
+		require.NoError(t, writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content, grow: true}, nil, nil))
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		_, err = d.replyStart()
+		require.NoError(t, err)
+		rd, _, err := d.valueStream()
+		require.NoError(t, err)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(content, got))
 	}
 }
 
@@ -277,7 +304,7 @@ func TestCodecDecodeNamesTheBadCharacter(t *testing.T) {
 }
 
 // countingFile is an *os.File that counts the bytes read from it, through
-// Read and ReadAt alike (which the encoder calls from two goroutines).
+// Read and ReadAt alike.
 type countingFile struct {
 	*os.File
 	n atomic.Int64

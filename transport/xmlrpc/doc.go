@@ -1,0 +1,18 @@
+// Package xmlrpc is filepeer's default transport: XML-RPC over HTTP,
+// wire-compatible with Python's xmlrpc.client and xmlrpc.server, so that
+// Go nodes and the book's Python nodes form one network.
+//
+// New returns a transport.Transport whose Listen owns a listener;
+// NewHandler serves a Peer as an http.Handler, for a server of one's own.
+//
+// The files hold, from the bottom up: buffer pools (pool.go) and the
+// guards against hostile peers (guard.go); the bytes XML can carry
+// (chars.go) and their escaping (escape.go); the decoder of XML-RPC's
+// subset of XML (decode.go), base64 streams (base64.go), values
+// (value.go), requests (request.go) and replies (reply.go), which read
+// from an io.Reader and write to an io.Writer; the file-kind memo
+// (memo.go); and over them the client (client.go), the handler, which
+// owns HTTP headers and spooling (handler.go), the listener (listen.go)
+// and the Transport that ties them (transport.go). A file uses only
+// those before it, but for transport.go's defaults and Transport type.
+package xmlrpc
