@@ -2,6 +2,7 @@ package libp2p_test
 
 import (
 	"context"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/transport"
 	p2p "github.com/filepeer/peer/transport/libp2p"
 )
 
@@ -29,6 +31,9 @@ func TestMain(m *testing.M) {
 type loopbackOnly struct{ t testing.TB }
 
 func loopback(m ma.Multiaddr) bool {
+	if len(m) > 2 {
+		m = m[:2] // /ip4/…/udp/… of a QUIC address
+	}
 	a, err := manet.ToNetAddr(m)
 	if err != nil {
 		return false
@@ -114,4 +119,15 @@ func line(t testing.TB, k int) []*testNode {
 func put(t testing.TB, dir, name string, b []byte) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o644))
+}
+
+// peerStub is a Peer that answers every call with a fault.
+type peerStub struct{}
+
+func (peerStub) Query(context.Context, string, []string) (io.ReadCloser, error) {
+	return nil, &transport.Fault{Code: transport.CodeUnhandled, Message: "stub"}
+}
+func (peerStub) Hello(context.Context, string) error { return nil }
+func (peerStub) Fetch(context.Context, string, string) error {
+	return &transport.Fault{Code: transport.CodeAccessDenied, Message: "stub"}
 }

@@ -134,8 +134,12 @@ type peerAddr peer.ID
 func (a peerAddr) Network() string { return Scheme }
 func (a peerAddr) String() string  { return peer.ID(a).String() }
 
-// netAddr is the IP address and port of m, or the peer id if m has none.
+// netAddr is the IP address and port of m (its TCP or UDP part), or the
+// peer id if m has none.
 func netAddr(m ma.Multiaddr, id peer.ID) net.Addr {
+	if len(m) > 2 {
+		m = m[:2]
+	}
 	if a, err := manet.ToNetAddr(m); err == nil {
 		return a
 	}

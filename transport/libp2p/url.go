@@ -8,7 +8,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 )
 
 // Scheme is the URL scheme of libp2p nodes: libp2p:///<multiaddr>.
@@ -96,27 +95,20 @@ func checkAddr(m ma.Multiaddr) error {
 			}
 		}
 	}
-	if _, err := manet.ToNetAddr(m); err != nil && !isDNS(m) && !isQUIC(m) {
+	if len(m) < 2 {
 		return fmt.Errorf("%s is no TCP or QUIC address", m)
 	}
-	return nil
-}
-
-func isDNS(m ma.Multiaddr) bool {
 	switch m[0].Protocol().Code {
-	case ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
-		return true
+	case ma.P_IP4, ma.P_IP6, ma.P_DNS, ma.P_DNS4, ma.P_DNS6:
+	default:
+		return fmt.Errorf("%s is no TCP or QUIC address: it starts with neither an IP address nor a DNS name", m)
 	}
-	return false
-}
-
-func isQUIC(m ma.Multiaddr) bool {
-	for _, c := range m {
-		if c.Protocol().Code == ma.P_QUIC_V1 {
-			return true
-		}
+	tcp := m[1].Protocol().Code == ma.P_TCP && len(m) == 2
+	quic := len(m) == 3 && m[1].Protocol().Code == ma.P_UDP && m[2].Protocol().Code == ma.P_QUIC_V1
+	if !tcp && !quic {
+		return fmt.Errorf("%s is no TCP or QUIC address (…/tcp/<port> or …/udp/<port>/quic-v1)", m)
 	}
-	return false
+	return nil
 }
 
 // short cuts a URL for an error message.
