@@ -136,7 +136,9 @@ func (t *Transport) Addrs() []ma.Multiaddr { return t.h.Addrs() }
 // address; port 0 takes a free port, which the returned io.Closer's URL
 // method tells. A Transport serves one Peer at a time. Calls are served
 // under p's Context if p is a transport.Contexter. Closing the listener
-// refuses new calls, cancels those being served and waits for them.
+// refuses new calls, cancels those being served and waits for them; the
+// host itself keeps its address until Close, answering no call there, and
+// a later Listen may serve another Peer.
 func (t *Transport) Listen(url string, p transport.Peer) (io.Closer, error) {
 	if p == nil {
 		return nil, errors.New("libp2p: listen: nil Peer")
