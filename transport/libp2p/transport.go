@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -197,7 +198,7 @@ func (t *Transport) Dial(url string) (transport.Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libp2p: dial %s: %w", short(url), err)
 	}
-	return &client{t: t, url: url, id: id, addr: addr, inner: inner}, nil
+	return &client{t: t, url: url, id: id, addr: addr, inner: inner, wire: "http://" + hostLabel(id) + "/RPC2"}, nil
 }
 
 // Close closes the served node's listener, if still open, and the host,
@@ -250,7 +251,33 @@ type client struct {
 	id    peer.ID
 	addr  ma.Multiaddr
 	inner transport.Peer
+	wire  string // the URL inner posts to
 }
+
+// named returns err with the libp2p URL where the XML-RPC client's
+// message names the stand-in URL it posts to. A *transport.Fault, the
+// peer's own word, is returned as it is.
+func (c *client) named(err error) error {
+	var f *transport.Fault
+	if err == nil || errors.As(err, &f) {
+		return err
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, c.wire) {
+		return err
+	}
+	msg = strings.ReplaceAll(msg, `Post "`+c.wire+`"`, "call")
+	return &namedError{err: err, msg: strings.ReplaceAll(msg, c.wire, short(c.url))}
+}
+
+// namedError is an error whose message names a peer by its libp2p URL.
+type namedError struct {
+	err error
+	msg string
+}
+
+func (e *namedError) Error() string { return e.msg }
+func (e *namedError) Unwrap() error { return e.err }
 
 var (
 	_ transport.Lister = (*client)(nil)
@@ -267,17 +294,18 @@ func (c *client) learn() {
 
 func (c *client) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 	c.learn()
-	return c.inner.Query(ctx, name, history)
+	body, err := c.inner.Query(ctx, name, history)
+	return body, c.named(err)
 }
 
 func (c *client) Hello(ctx context.Context, url string) error {
 	c.learn()
-	return c.inner.Hello(ctx, url)
+	return c.named(c.inner.Hello(ctx, url))
 }
 
 func (c *client) Fetch(ctx context.Context, name, secret string) error {
 	c.learn()
-	return c.inner.Fetch(ctx, name, secret)
+	return c.named(c.inner.Fetch(ctx, name, secret))
 }
 
 func (c *client) List(ctx context.Context) ([]string, error) {
@@ -286,7 +314,8 @@ func (c *client) List(ctx context.Context) ([]string, error) {
 		return nil, transport.UnknownMethod("list")
 	}
 	c.learn()
-	return l.List(ctx)
+	names, err := l.List(ctx)
+	return names, c.named(err)
 }
 
 func (c *client) Call(ctx context.Context, method string, args ...any) (any, error) {
@@ -295,7 +324,8 @@ func (c *client) Call(ctx context.Context, method string, args ...any) (any, err
 		return nil, transport.UnknownMethod(method)
 	}
 	c.learn()
-	return cl.Call(ctx, method, args...)
+	v, err := cl.Call(ctx, method, args...)
+	return v, c.named(err)
 }
 
 func (c *client) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
@@ -304,7 +334,8 @@ func (c *client) Open(ctx context.Context, method string, args ...any) (io.ReadC
 		return nil, transport.UnknownMethod(method)
 	}
 	c.learn()
-	return cl.Open(ctx, method, args...)
+	body, err := cl.Open(ctx, method, args...)
+	return body, c.named(err)
 }
 
 // streamConn is a libp2p stream as a net.Conn. Its remote address is the

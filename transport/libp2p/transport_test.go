@@ -183,6 +183,8 @@ func TestUnreachable(t *testing.T) {
 	ctx := context.Background()
 	_, err = p.Query(ctx, "x", nil)
 	require.ErrorIs(t, err, transport.ErrUnreachable)
+	require.Contains(t, err.Error(), p2p.URL(addr, gone.ID()), "the error names the URL dialled")
+	require.NotContains(t, err.Error(), ".p2p/RPC2")
 	// A node at the address with another id fails the handshake.
 	a := startNode(t, "")
 	at, _, err := p2p.ParseURL(a.URL())
