@@ -24,27 +24,37 @@ func LoadOrCreateKey(path string) (crypto.PrivKey, error) {
 	if path == "" {
 		return nil, errors.New("libp2p: key file: empty path")
 	}
-	b, err := readKeyFile(path)
-	if err == nil {
-		k, err := crypto.UnmarshalPrivateKey(b)
-		if err != nil {
-			return nil, fmt.Errorf("libp2p: key file %s: not a libp2p private key: %w", path, err)
-		}
-		return k, nil
-	}
+	k, err := loadKey(path)
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("libp2p: key file: %w", err)
+		return k, err
 	}
-	k, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	k, _, err = crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("libp2p: make key: %w", err)
 	}
-	b, err = crypto.MarshalPrivateKey(k)
+	b, err := crypto.MarshalPrivateKey(k)
 	if err != nil {
 		return nil, fmt.Errorf("libp2p: encode key: %w", err)
 	}
-	if err := writeNew(path, b); err != nil {
+	if err := writeNew(path, b); errors.Is(err, fs.ErrExist) {
+		// Another process made it first: its key is the node's.
+		return loadKey(path)
+	} else if err != nil {
 		return nil, fmt.Errorf("libp2p: key file: %w", err)
+	}
+	return k, nil
+}
+
+// loadKey reads the key at path; an error wraps fs.ErrNotExist if there
+// is no file.
+func loadKey(path string) (crypto.PrivKey, error) {
+	b, err := readKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: key file: %w", err)
+	}
+	k, err := crypto.UnmarshalPrivateKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("libp2p: key file %s: not a libp2p private key: %w", path, err)
 	}
 	return k, nil
 }

@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	lpeer "github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
@@ -56,6 +59,34 @@ func TestKeyFileKeepsPeerID(t *testing.T) {
 	require.Equal(t, "kept", string(b))
 }
 
+// Nodes that make the same key file at once end with one key.
+func TestKeyFileMadeOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k")
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			k, err := p2p.LoadOrCreateKey(path)
+			if !assert.NoError(t, err) {
+				ids <- ""
+				return
+			}
+			id, err := lpeer.IDFromPrivateKey(k)
+			assert.NoError(t, err)
+			ids <- id.String()
+		})
+	}
+	wg.Wait()
+	close(ids)
+	first := <-ids
+	for id := range ids {
+		require.Equal(t, first, id)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary file left")
+}
+
 func TestBadKeyFile(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.key")
@@ -84,6 +115,13 @@ func TestHostListensOnlyOnLoopback(t *testing.T) {
 	require.Equal(t, n.URL(), tr.URL())
 	require.True(t, strings.HasPrefix(n.URL(), "libp2p:///ip4/127.0.0.1/tcp/"), n.URL())
 	require.NotContains(t, n.URL(), "/tcp/0/")
+	// It speaks identify and filepeer, and nothing else: no relay, hole
+	// punching, AutoNAT or DHT protocol.
+	var protos []string
+	for _, p := range tr.Host().Mux().Protocols() {
+		protos = append(protos, string(p))
+	}
+	require.ElementsMatch(t, []string{"/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", string(p2p.ProtocolID)}, protos)
 	// The host knows of no peer it was not told about: no bootstrap.
 	require.Empty(t, tr.Host().Network().Peers())
 	require.Equal(t, []string{tr.ID().String()}, peerIDs(tr))
