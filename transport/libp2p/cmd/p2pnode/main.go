@@ -1,0 +1,110 @@
+// Command p2pnode runs a filepeer node on libp2p, and, with -http, on
+// XML-RPC too, bridging the book's Python nodes and libp2p peers. It keeps
+// its identity in the key file, so its peer id survives restarts, and
+// serves DIR until interrupted. The secret comes from $FILEPEER_SECRET.
+//
+//	go run ./cmd/p2pnode -key node.key -dir files [-listen URL] [-http URL] [-join URL]...
+//
+// On two machines (say 192.0.2.7 and 192.0.2.8), each names its own
+// address; the second joins the first by the URL the first printed:
+//
+//	p2pnode -key a.key -dir files -listen libp2p:///ip4/192.0.2.7/tcp/4001
+//	p2pnode -key b.key -dir files -listen libp2p:///ip4/192.0.2.8/tcp/4001 \
+//	    -join libp2p:///ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…
+//
+// The firewall must let in TCP port 4001 (or UDP, for a …/udp/4001/quic-v1
+// address). A listen address must be one peers can dial: 0.0.0.0 is
+// refused.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/transport"
+	p2p "github.com/filepeer/peer/transport/libp2p"
+	"github.com/filepeer/peer/transport/xmlrpc"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Getenv)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "p2pnode:", err)
+		os.Exit(1)
+	}
+}
+
+type urls []string
+
+func (u *urls) String() string     { return fmt.Sprint(*u) }
+func (u *urls) Set(s string) error { *u = append(*u, s); return nil }
+
+// run starts the node, says hello to the -join URLs, prints the node's
+// URLs on out and serves until ctx ends.
+func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("p2pnode", flag.ContinueOnError)
+	key := fs.String("key", "", "file of the node's private key (made if missing); required")
+	dir := fs.String("dir", "", "shared directory; required")
+	listen := fs.String("listen", "libp2p:///ip4/127.0.0.1/tcp/4001", "libp2p URL to listen at")
+	httpURL := fs.String("http", "", "also serve XML-RPC at this http:// URL, bridging the two networks")
+	var join urls
+	fs.Var(&join, "join", "URL of a peer to say hello to (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	case *key == "":
+		return errors.New("-key is required")
+	case *dir == "":
+		return errors.New("-dir is required")
+	}
+	lt, err := p2p.New(p2p.Config{KeyFile: *key})
+	if err != nil {
+		return err
+	}
+	defer lt.Close()
+	var tr transport.Transport = lt
+	url := *listen
+	if *httpURL != "" {
+		xr := xmlrpc.New(xmlrpc.Config{})
+		defer xr.Close()
+		mux, err := p2p.NewMux(
+			p2p.Route{Schemes: []string{"http", "https"}, Transport: xr},
+			p2p.Route{Schemes: []string{p2p.Scheme}, Transport: lt, Also: *listen},
+		)
+		if err != nil {
+			return err
+		}
+		tr, url = mux, *httpURL
+	}
+	n, err := peer.New(peer.Config{URL: url, Dir: *dir, Secret: getenv("FILEPEER_SECRET"), Transport: tr})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.Start(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "libp2p:", lt.URL())
+	if *httpURL != "" {
+		fmt.Fprintln(out, "http:", n.URL())
+	}
+	for _, u := range join {
+		if err := n.Hello(ctx, u); err != nil {
+			return fmt.Errorf("join %s: %w", u, err)
+		}
+	}
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,58 @@
+// Package libp2p carries the filepeer protocol over libp2p, so that nodes
+// reach each other by peer id over encrypted, authenticated streams
+// instead of by an http:// URL anyone can claim.
+//
+// It is a module of its own (github.com/filepeer/peer/transport/libp2p),
+// so that the core library does not bring go-libp2p's hundred-odd modules
+// to programs that only speak XML-RPC.
+//
+// # URLs
+//
+// A node's URL is a libp2p multiaddr that ends in the node's peer id,
+// behind the scheme "libp2p" and an empty host:
+//
+//	libp2p:///ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…
+//	libp2p:///ip4/192.0.2.7/udp/4001/quic-v1/p2p/12D3KooW…
+//
+// The peer id is the hash of the node's public key: a connection to the
+// URL succeeds only if the node at that address proves it holds the key,
+// so a URL cannot be claimed by another node. Listen also takes a URL
+// without the /p2p part, and with port 0 for any free port; the listener's
+// URL method then gives the full URL, which the node takes as its own.
+// Dial refuses a URL without a peer id, and one whose address no peer can
+// have (unspecified, link-local, multicast).
+//
+// # Identity
+//
+// Config.KeyFile names the file that holds the host's private key: it is
+// read if it exists and made (an Ed25519 key, mode 0600) if not, so a
+// node keeps its peer id, and thus its URL, across restarts.
+//
+// # Wire
+//
+// Each call is one HTTP/1.1 exchange of the filepeer XML-RPC protocol on a
+// libp2p stream of protocol ProtocolID: the server is the XML-RPC handler
+// of package transport in an http.Server whose listener accepts streams,
+// and the client is the XML-RPC client with an http.Transport that dials
+// streams. Reusing them, rather than framing the protocol afresh, keeps
+// every behaviour of the wire (faults and their codes, text and binary
+// contents, streamed bodies, size caps and stall timeouts, the filepeer.*
+// extensions and Caller) the same on both transports, and lets a node
+// bridge the two without translating anything. libp2p's own HTTP package
+// (p2p/http) was not used: it adds a discovery round trip per peer
+// (/.well-known/libp2p) that the protocol does not need. An idle stream is
+// kept for the next call to the same peer, as a keep-alive connection is.
+//
+// # Network
+//
+// A host listens only where Listen is told, over TCP and QUIC, with Noise
+// or TLS 1.3 encryption and yamux multiplexing. It uses no relays, hole
+// punching, NAT port mapping, AutoNAT, mDNS or DHT, and knows no bootstrap
+// peers: it connects only to the peers whose URLs it dials and is
+// reached only by those who dial it. Config.ConnectionGater can narrow
+// that further.
+//
+// Mux joins this transport and the XML-RPC one, so that a node serves and
+// dials both kinds of URL: a bridge between the book's Python nodes and
+// libp2p peers.
+package libp2p
