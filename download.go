@@ -116,15 +116,16 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 	}
 	defer n.calls.Done()
 	defer cancel()
-	if n.guesses.spent(ctx) {
+	if n.guesses.waiting(ctx) {
 		n.log.Warn("fetch refused: too many wrong secrets from the caller", "name", truncate(name))
 		return res, denied()
 	}
 	if !secretMatches(n.secret, secret) {
-		n.guesses.allow(ctx)
+		n.guesses.wrong(ctx)
 		n.log.Warn("fetch refused: wrong secret", "name", truncate(name))
 		return res, denied()
 	}
+	n.guesses.right(ctx)
 	switch _, _, err := n.stat(name); {
 	case err == nil:
 		res.Status = AlreadyHere // not rewritten

@@ -104,11 +104,13 @@ type Config struct {
 	// zero, it is DefaultHelloRate (1); if negative, there is no limit.
 	HelloRate float64
 
-	// GuessRate is how many fetches with a wrong secret a second a node
-	// takes from one caller address, after a burst of GuessBurst. While a
-	// caller is over it, all its fetches are refused with
+	// GuessRate sets the back-off of a caller address that sends wrong
+	// secrets: after a burst of GuessBurst, each wrong one makes it wait
+	// 1/GuessRate seconds before its next fetch is heard, twice as long
+	// after the next, and so on up to an hour; a right secret ends it.
+	// While a caller waits, all its fetches are refused with
 	// ErrAccessDenied, the secret unchecked, so that guessing gains
-	// nothing. If zero, it is DefaultGuessRate (one every 10s); if
+	// nothing. If zero, it is DefaultGuessRate (a first wait of 10s); if
 	// negative, there is no limit. The node's own program, calling
 	// Fetch directly, is never limited.
 	GuessRate float64
@@ -224,7 +226,7 @@ type Node struct {
 	states     peerStates          // what each known peer answered and speaks
 	policy     PeerPolicy
 	hellos     *callerLimits // nil: no limit
-	guesses    *callerLimits // wrong secrets; nil: no limit
+	guesses    *guessBackoff // wrong secrets; nil: no limit
 	bounds     fetchBounds
 	living             // pings, discovery, leaving, PeersFile, OnPeer: liveness.go
 	methods    methods // the program's own remote methods: methods.go
@@ -291,7 +293,7 @@ func New(cfg Config) (*Node, error) {
 		partialTTL: cmp.Or(cfg.PartialTTL, DefaultPartialTTL),
 		policy:     cfg.PeerPolicy,
 		hellos:     newCallerLimits(cfg.HelloRate, DefaultHelloRate, HelloBurst),
-		guesses:    newCallerLimits(cfg.GuessRate, DefaultGuessRate, GuessBurst),
+		guesses:    newGuessBackoff(cfg.GuessRate, DefaultGuessRate),
 		bounds:     newFetchBounds(cfg),
 	}
 	n.living.configure(cfg, n.maxKnown)

@@ -18,11 +18,12 @@ const (
 	DefaultHelloRate = 1.0
 	// HelloBurst is how many hellos a caller may make at once.
 	HelloBurst = 32
-	// DefaultGuessRate is how many fetches with a wrong secret a second
-	// one caller address may make, after a burst of GuessBurst: one
-	// every ten seconds.
+	// DefaultGuessRate sets the first wait of a caller address that has
+	// sent GuessBurst wrong secrets, 1/DefaultGuessRate = 10 s, which
+	// doubles with each wrong secret after (see Config.GuessRate).
 	DefaultGuessRate = 0.1
-	// GuessBurst is how many wrong secrets a caller may send at once.
+	// GuessBurst is how many wrong secrets a caller may send before it
+	// must wait.
 	GuessBurst = 10
 	// maxCallers bounds the callers a limit remembers.
 	maxCallers = 4096
@@ -97,11 +98,4 @@ func (c *callerLimits) bucket(ctx context.Context) *rate.Limiter {
 func (c *callerLimits) allow(ctx context.Context) bool {
 	b := c.bucket(ctx)
 	return b == nil || b.Allow()
-}
-
-// spent reports whether ctx's caller has no token left, without taking
-// one.
-func (c *callerLimits) spent(ctx context.Context) bool {
-	b := c.bucket(ctx)
-	return b != nil && b.Tokens() < 1
 }

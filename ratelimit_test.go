@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -71,4 +73,36 @@ func TestCallerLimitsBounded(t *testing.T) {
 	require.LessOrEqual(t, len(c.buckets), maxCallers)
 	require.Nil(t, newCallerLimits(-1, 1, 2))
 	require.True(t, (*callerLimits)(nil).allow(from("10.0.0.1")))
+}
+
+// A caller that keeps guessing waits longer after each wrong secret: 10 s
+// after the burst, then 20 s, 40 s…, up to an hour; a right secret, once
+// it is heard, ends the back-off.
+func TestWrongSecretBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memNode(t, Config{Secret: "right"})
+		a := from("10.0.0.1")
+		for range GuessBurst {
+			require.ErrorIs(t, n.Fetch(a, "x", "wrong"), ErrAccessDenied)
+		}
+		for _, wait := range []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second} {
+			time.Sleep(wait - time.Second)
+			require.ErrorIs(t, n.Fetch(a, "x", "right"), ErrAccessDenied, "still waiting")
+			time.Sleep(time.Second)
+			require.ErrorIs(t, n.Fetch(a, "x", "wrong"), ErrAccessDenied, "heard, and wrong: a longer wait")
+		}
+		time.Sleep(80 * time.Second)
+		require.ErrorIs(t, n.Fetch(a, "x", "right"), ErrUnhandled, "heard, and right: as far as the search")
+		require.ErrorIs(t, n.Fetch(a, "x", "wrong"), ErrAccessDenied)
+		require.ErrorIs(t, n.Fetch(a, "x", "right"), ErrUnhandled, "the back-off starts over after a right secret")
+
+		for range 40 {
+			n.Fetch(from("10.0.0.3"), "x", "wrong")
+			time.Sleep(time.Hour)
+		}
+		n.guesses.mu.Lock()
+		until := n.guesses.of[netip.MustParseAddr("10.0.0.3")].until
+		n.guesses.mu.Unlock()
+		require.LessOrEqual(t, time.Until(until), time.Hour, "the wait is capped")
+	})
 }
