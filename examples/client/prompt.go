@@ -255,7 +255,8 @@ func (c *client) newFetchBar(size int64) *progressbar.ProgressBar {
 	if size < 0 {
 		opts = append(opts, progressbar.OptionSpinnerType(14))
 	} else {
-		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20))
+		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
+			progressbar.OptionShowCount(), progressbar.OptionShowTotalBytes(true))
 	}
 	bar := progressbar.NewOptions64(size, opts...)
 	bar.RenderBlank()
