@@ -3,123 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/examples/internal/hold"
 	"github.com/filepeer/peer/internal/testenv"
-	"github.com/filepeer/peer/peertest"
-	"github.com/filepeer/peer/transport"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
-
-// hold holds back the file contents that nodes serve: the first left
-// ranges go at once, whole; the others only once open is closed, and then
-// at a slow pace, so that a bar has something to show. Whole ranges, so
-// that none waits in an HTTP buffer, and the bytes that have come while
-// the hold is shut are known.
-type hold struct {
-	open chan struct{}
-	pace time.Duration // the pause before each read once open
-
-	mu sync.Mutex
-	// guards left
-	left int
-}
-
-// free reports whether a range may go whole, at once.
-func (h *hold) free() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.left > 0 {
-		h.left--
-		return true
-	}
-	return false
-}
-
-// take returns how many of want bytes a read may have, once the hold is
-// open; 0 if ctx ends first.
-func (h *hold) take(ctx context.Context, want int) int {
-	select {
-	case <-h.open:
-	case <-ctx.Done():
-		return 0
-	}
-	select {
-	case <-time.After(h.pace):
-	case <-ctx.Done():
-		return 0
-	}
-	return min(want, 32<<10)
-}
-
-// heldTransport serves its nodes' filepeer.range bodies through a hold.
-type heldTransport struct {
-	transport.Transport
-	h *hold
-}
-
-func (t heldTransport) Listen(url string, p transport.Peer) (io.Closer, error) {
-	return t.Transport.Listen(url, heldPeer{p, t.h})
-}
-
-// heldPeer is a served node whose ranges go through a hold; the rest is
-// the node's.
-type heldPeer struct {
-	transport.Peer
-	h *hold
-}
-
-func (p heldPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
-	c, ok := p.Peer.(transport.Caller)
-	if !ok {
-		return nil, transport.UnknownMethod(method)
-	}
-	v, err := c.Call(ctx, method, args...)
-	if rc, ok := v.(io.ReadCloser); ok && method == string(peertest.MethodRange) && !p.h.free() {
-		v = &heldBody{ctx: ctx, rc: rc, h: p.h}
-	}
-	return v, err
-}
-
-func (p heldPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
-	return transport.Open(ctx, p, method, args...)
-}
-
-func (p heldPeer) List(ctx context.Context) ([]string, error) { return transport.List(ctx, p.Peer) }
-
-// Context keeps the node's: its calls end when it closes.
-func (p heldPeer) Context() context.Context {
-	if c, ok := p.Peer.(transport.Contexter); ok {
-		return c.Context()
-	}
-	return context.Background()
-}
-
-type heldBody struct {
-	ctx context.Context
-	rc  io.ReadCloser
-	h   *hold
-}
-
-func (b *heldBody) Read(p []byte) (int, error) {
-	k := b.h.take(b.ctx, len(p))
-	if k == 0 {
-		return 0, b.ctx.Err()
-	}
-	return b.rc.Read(p[:k])
-}
-
-func (b *heldBody) Close() error { return b.rc.Close() }
 
 // tmux runs tmux on a server of the test's own, which it ends when the
 // test ends.
@@ -179,10 +76,11 @@ func holdsAll(s string, want []string) bool {
 func TestBarInTmux(t *testing.T) {
 	tm := newTmux(t)
 	bin := testenv.Build(t, ".")
-	h := &hold{open: make(chan struct{}), pace: 20 * time.Millisecond, left: 2}
+	h := hold.New(2, 20*time.Millisecond) // two pieces of eight at once
+	t.Cleanup(h.Open)                     // should the test end early
 	x := xmlrpc.New(xmlrpc.Config{})
 	defer x.Close()
-	tr := heldTransport{x, h}
+	tr := h.Transport(x)
 	big := strings.Repeat("filepeer", 8<<20/8)
 	b := startPeer(t, tr, freeURL(t), map[string]string{"big.bin": big})
 	c := startPeer(t, tr, freeURL(t), map[string]string{"big.bin": big})
@@ -200,7 +98,7 @@ func TestBarInTmux(t *testing.T) {
 	// Once open, the rest comes slowly: a screen on the way, if one is
 	// caught, shows the rate and the time left (which are not checked:
 	// they depend on the machine).
-	close(h.open)
+	h.Open()
 	var onTheWay string
 	done := tm.waitFor(func(s string) { onTheWay = s }, "Fetched big.bin: 8.0 MiB (8388608 bytes), checked against its SHA-256, from 2 holders.")
 	t.Logf("on the way:\n%s\ndone:\n%s", onTheWay, done)
