@@ -86,19 +86,29 @@ type heldPeer struct {
 }
 
 func (p heldPeer) Call(ctx context.Context, method string, args ...any) (any, error) {
-	c, ok := p.Peer.(transport.Caller)
-	if !ok {
-		return nil, transport.UnknownMethod(method)
-	}
-	v, err := c.Call(ctx, method, args...)
-	if rc, ok := v.(io.ReadCloser); ok && method == string(peertest.MethodRange) && !p.h.letGo() {
-		v = &heldBody{ctx: ctx, rc: rc, h: p.h}
+	v, err := transport.Call(ctx, p.Peer, method, args...)
+	if rc, ok := v.(io.ReadCloser); ok {
+		v = p.wrap(ctx, method, rc)
 	}
 	return v, err
 }
 
+// Open is what an in-memory transport calls; an XML-RPC server calls
+// Call.
 func (p heldPeer) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
-	return transport.Open(ctx, p, method, args...)
+	rc, err := transport.Open(ctx, p.Peer, method, args...)
+	if err != nil {
+		return nil, err
+	}
+	return p.wrap(ctx, method, rc), nil
+}
+
+// wrap holds rc back if it is a range that may not go at once.
+func (p heldPeer) wrap(ctx context.Context, method string, rc io.ReadCloser) io.ReadCloser {
+	if method != string(peertest.MethodRange) || p.h.letGo() {
+		return rc
+	}
+	return &heldBody{ctx: ctx, rc: rc, h: p.h}
 }
 
 func (p heldPeer) List(ctx context.Context) ([]string, error) { return transport.List(ctx, p.Peer) }
