@@ -22,9 +22,9 @@ type client struct {
 	dir       string
 	root      *os.Root // dir, to tell local files from fetched ones
 	tr        transport.Transport
-	fetched   *countWriter // bytes written by the running fetch
-	out       io.Writer    // results
-	errOut    io.Writer    // failures
+	watch     *fetchWatch // how far the running fetch is
+	out       io.Writer   // results
+	errOut    io.Writer   // failures
 	terminal  bool
 	interrupt <-chan os.Signal
 
@@ -159,20 +159,41 @@ func (c *client) do(ctx context.Context, line string) error {
 	return nil
 }
 
+// fetch downloads name and says which of Download's outcomes it was.
 func (c *client) fetch(ctx context.Context, name string) error {
-	if c.isLocal(name) {
-		fmt.Fprintf(c.out, "You have %s already.\n", name)
-		return nil
-	}
-	c.fetched.n.Store(0)
-	err := c.withProgress("fetching "+name, c.fetched, func() error {
-		return c.node.Fetch(ctx, name, c.secret)
+	c.watch.reset()
+	var res peer.FetchResult
+	err := c.withFetchBar(name, func() (err error) {
+		res, err = c.node.Download(ctx, name, c.secret)
+		return err
 	})
 	if err != nil {
 		return c.failure("fetch", name, err)
 	}
-	fmt.Fprintf(c.out, "Fetched %s.\n", name)
+	fmt.Fprintln(c.out, fetchOutcome(res))
 	return nil
+}
+
+// fetchOutcome says what a download did, for people.
+func fetchOutcome(r peer.FetchResult) string {
+	switch r.Status {
+	case peer.AlreadyHere:
+		return fmt.Sprintf("You have %s already.", r.Name)
+	case peer.FetchedUnverified:
+		// Its holder announced no hash: what came is stored as it came.
+		return fmt.Sprintf("Fetched %s from a node that cannot vouch for it (not verified).", r.Name)
+	case peer.Fetched:
+		from := "from " + holders(len(r.Holders))
+		if len(r.Holders) == 0 {
+			from = "passed on by the nodes between" // no holder could be reached directly
+		}
+		kept := ""
+		if r.Resumed > 0 {
+			kept = ", " + cli.Size(r.Resumed) + " of it kept from an interrupted fetch"
+		}
+		return fmt.Sprintf("Fetched %s: %s, checked against its SHA-256, %s%s.", r.Name, cli.Size(r.Size), from, kept)
+	}
+	return fmt.Sprintf("Fetched %s: %s.", r.Name, r.Status) // a status this client does not know yet
 }
 
 // failure says why fetch or query failed.
@@ -183,6 +204,8 @@ func (c *client) failure(cmd, name string, err error) error {
 	case errors.Is(err, peer.ErrAccessDenied):
 		// Our own secret is right, so the name itself was refused.
 		return fmt.Errorf("Access denied: %q would lead out of %s.", name, c.dir)
+	case cmd == "fetch" && c.isDir(name):
+		return fmt.Errorf("Can't fetch %s: %s holds a directory of that name.", name, c.dir)
 	}
 	return fmt.Errorf("%s %s: %s", cmd, name, cli.Reason(err))
 }
@@ -192,6 +215,13 @@ func (c *client) failure(cmd, name string, err error) error {
 func (c *client) isLocal(name string) bool {
 	fi, err := c.root.Stat(name)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// isDir reports whether DIR holds a directory name, which no fetch can
+// replace.
+func (c *client) isDir(name string) bool {
+	fi, err := c.root.Stat(name)
+	return err == nil && fi.IsDir()
 }
 
 func (c *client) list(ctx context.Context) error {

@@ -145,10 +145,10 @@ func run(ctx context.Context, args []string, e env) error {
 		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	secret := peer.NewSecret()
-	fetched := new(countWriter) // bytes of the running fetch, for its bar
+	watch := new(fetchWatch) // how far the running fetch is, for its bar
 	node, err := peer.New(peer.Config{
 		URL: url, Dir: a.dir, Secret: secret, Transport: tr, Logger: log,
-		Progress: func(_ string, written int64) { fetched.n.Store(written) },
+		FetchProgress: watch.report,
 	})
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func run(ctx context.Context, args []string, e env) error {
 		return err
 	}
 
-	c := &client{node: node, secret: secret, dir: a.dir, root: root, tr: tr, fetched: fetched,
+	c := &client{node: node, secret: secret, dir: a.dir, root: root, tr: tr, watch: watch,
 		out: e.stdout, errOut: e.stderr, terminal: e.terminal, interrupt: e.interrupt}
 	for _, u := range peers {
 		// Not commands, so on stderr, leaving stdout to the commands'

@@ -28,17 +28,24 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startPeer starts a node at url on tr sharing a new directory that holds
-// files, and closes it when the test ends.
+// files, hashed so that the node vouches for them, and closes it when the
+// test ends.
 func startPeer(t *testing.T, tr transport.Transport, url string, files map[string]string) *peer.Node {
 	t.Helper()
 	dir := t.TempDir()
+	// A node hashes only files left alone for a while: these are made
+	// an hour old.
+	old := time.Now().Add(-time.Hour)
 	for name, content := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		require.NoError(t, os.Chtimes(p, old, old))
 	}
 	n, err := peer.New(peer.Config{URL: url, Dir: dir, Secret: "peer secret", Transport: tr})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	require.NoError(t, n.Start())
+	require.NoError(t, n.Index(context.Background()))
 	return n
 }
 
@@ -90,8 +97,8 @@ func TestWalkthrough(t *testing.T) {
 	// Not a terminal: no prompts; results on stdout, in order, and each
 	// failure on stderr.
 	require.Equal(t, strings.Join([]string{
-		"Fetched test.txt.",
-		"Fetched my notes.txt.",
+		"Fetched test.txt: 15 bytes, checked against its SHA-256, from 1 holder.",
+		"Fetched my notes.txt: 7 bytes, checked against its SHA-256, from 1 holder.",
 		"You have test.txt already.",
 		"mine.txt is here, in " + dir + ": 10 bytes.",
 		"test.txt is here, in " + dir + ": 15 bytes.", // fetched, so now here too
@@ -126,7 +133,7 @@ func TestScript(t *testing.T) {
 	startPeer(t, mem, "mem://b", map[string]string{"test.txt": "This is a test\n"})
 	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://b"), t.TempDir(), "mem://a"}, "fetch test.txt\nlist\n")
 	require.NoError(t, err)
-	require.Equal(t, "Fetched test.txt.\ntest.txt\n", out)
+	require.Equal(t, "Fetched test.txt: 15 bytes, checked against its SHA-256, from 1 holder.\ntest.txt\n", out)
 	require.Equal(t, "Peer mem://b is up.\n", errOut)
 }
 
@@ -152,7 +159,7 @@ func TestOneShot(t *testing.T) {
 		out, errOut string
 		exit        int
 	}{
-		{[]string{urls, dir, "mem://a", "fetch", "my", "notes.txt"}, "Fetched my notes.txt.\n", "", 0},
+		{[]string{urls, dir, "mem://a", "fetch", "my", "notes.txt"}, "Fetched my notes.txt: 7 bytes, checked against its SHA-256, from 1 holder.\n", "", 0},
 		{[]string{"-urls", urls, "-dir", dir, "-url", "mem://a", "list"}, "my notes.txt\n", "", 0},
 		{[]string{"-dir", dir, "-url", "mem://a", "fetch nothing"}, "", "Couldn't find the file nothing\n", 1},
 		{[]string{"-dir", dir, "-url", "mem://a", "hello", "mem://b"}, "Peer mem://b is up.\n", "", 0},
@@ -344,7 +351,7 @@ func TestBinary(t *testing.T) {
 	require.ErrorAs(t, cmd.Run(), &exit)
 	require.Equal(t, 1, exit.ExitCode(), "a command failed")
 
-	require.Equal(t, "Fetched test.txt.\n", out.String())
+	require.Equal(t, "Fetched test.txt: 15 bytes, checked against its SHA-256, from 1 holder.\n", out.String())
 	require.Equal(t, "Peer "+b.URL()+" is up.\n"+
 		"Peer "+dead+" is unreachable for now: nothing is listening there\n"+
 		"Couldn't find the file fooo\n"+
@@ -428,9 +435,9 @@ func TestSearch(t *testing.T) {
 		"2  Report 2026.txt    10 bytes                mem://b  1",
 		"3  report.txt         1 byte                  mem://b  1",
 		"4  annual report.pdf  19.5 KiB (20000 bytes)  mem://c  2",
-		"Fetched Report 2026.txt.",
+		"Fetched Report 2026.txt: 10 bytes, checked against its SHA-256, from 1 holder.",
 		"You have my report.txt already.",
-		"Fetched 2.",
+		"Fetched 2: 3 bytes, checked against its SHA-256, from 1 holder.",
 		"You have Report 2026.txt already.",
 		"annual report.pdf is at mem://c, 2 hops away: 19.5 KiB (20000 bytes).",
 		"shared.txt is here, in " + dir + ": 7 bytes.",
@@ -486,4 +493,53 @@ func TestQueryBookNode(t *testing.T) {
 	require.Equal(t, "No file matches old.\nold.txt is on the network, on a node that cannot search: 4 bytes.\n", out)
 	require.Equal(t, "Peer mem://old is up.\nCouldn't find the file sha256:"+strings.Repeat("0", 64)+"\n", errOut)
 	require.EqualError(t, err, "1 of 3 commands failed")
+}
+
+// TestFetchOutcomes: fetch tells each of Download's outcomes apart: checked
+// against the hash its holders announced (here from two holders at once),
+// already here, or from a book node, which announces none.
+func TestFetchOutcomes(t *testing.T) {
+	mem := transport.NewMemory()
+	// Three pieces: the first holder is asked for two, the second for
+	// the third, so both send some.
+	big := strings.Repeat("0123456789abcdef", 3<<20/16)
+	b := startPeer(t, mem, "mem://b", map[string]string{"shared.bin": big})
+	startPeer(t, mem, "mem://c", map[string]string{"shared.bin": big})
+	require.NoError(t, b.Hello(context.Background(), "mem://c"))
+	l, err := mem.Listen("mem://old", book{})
+	require.NoError(t, err)
+	defer l.Close()
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+
+	out, errOut, err := runClient(t, mem, []string{writeURLFile(t, "mem://b", "mem://old"), dir, "mem://a"},
+		"fetch shared.bin\nfetch shared.bin\nfetch old.txt\nfetch old.txt\nfetch sub\n")
+	require.Equal(t, strings.Join([]string{
+		"Fetched shared.bin: 3.0 MiB (3145728 bytes), checked against its SHA-256, from 2 holders.",
+		"You have shared.bin already.",
+		"Fetched old.txt from a node that cannot vouch for it (not verified).",
+		"You have old.txt already.",
+	}, "\n")+"\n", out)
+	require.Equal(t, "Peer mem://b is up.\nPeer mem://old is up.\n"+
+		"Can't fetch sub: "+dir+" holds a directory of that name.\n", errOut)
+	require.EqualError(t, err, "1 of 5 commands failed")
+	for name, want := range map[string]string{"shared.bin": big, "old.txt": "old\n"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, want, string(got), name)
+	}
+}
+
+// TestFetchOutcomeWords: the outcomes that an in-memory network does not
+// make on its own, in words.
+func TestFetchOutcomeWords(t *testing.T) {
+	for want, res := range map[string]peer.FetchResult{
+		"Fetched a.bin: 19.5 KiB (20000 bytes), checked against its SHA-256, passed on by the nodes between.": {
+			Name: "a.bin", Status: peer.Fetched, Size: 20_000},
+		"Fetched a.bin: 19.5 KiB (20000 bytes), checked against its SHA-256, from 1 holder, 100 bytes of it kept from an interrupted fetch.": {
+			Name: "a.bin", Status: peer.Fetched, Size: 20_000, Holders: []string{"mem://b"}, Resumed: 100},
+		"Fetched a.bin: FetchStatus(9).": {Name: "a.bin", Status: 9},
+	} {
+		require.Equal(t, want, fetchOutcome(res))
+	}
 }

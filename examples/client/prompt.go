@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"time"
 
 	"github.com/chzyer/readline"
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/filepeer/peer"
 )
 
 const prompt = "> "
@@ -121,8 +124,8 @@ const spinnerDelay = 300 * time.Millisecond
 
 // withProgress runs fn and, on a terminal, shows a bar with the bytes
 // counted by n so far, their rate and the time elapsed, once fn has run for
-// spinnerDelay. The bar spins rather than fills: a file's size is known
-// only when it has all arrived.
+// spinnerDelay. The bar spins rather than fills: search and query know no
+// size beforehand. (A fetch has a bar of its own: withFetchBar.)
 func (c *client) withProgress(desc string, n *countWriter, fn func() error) error {
 	if !c.terminal {
 		return fn()
@@ -166,4 +169,104 @@ type countWriter struct{ n atomic.Int64 }
 func (w *countWriter) Write(p []byte) (int, error) {
 	w.n.Add(int64(len(p)))
 	return len(p), nil
+}
+
+// fetchWatch keeps the last progress the node reported for the running
+// fetch (Config.FetchProgress); safe for concurrent use.
+type fetchWatch struct {
+	last atomic.Pointer[peer.FetchProgress]
+}
+
+// report is a peer.Config.FetchProgress.
+func (w *fetchWatch) report(p peer.FetchProgress) { w.last.Store(&p) }
+
+// reset forgets the previous fetch's progress.
+func (w *fetchWatch) reset() { w.last.Store(nil) }
+
+// now returns the last progress reported; before any, no bytes of an
+// unknown size.
+func (w *fetchWatch) now() peer.FetchProgress {
+	if p := w.last.Load(); p != nil {
+		return *p
+	}
+	return peer.FetchProgress{Size: -1}
+}
+
+// withFetchBar runs fn, the fetch of name, and on a terminal, once fn
+// has run for spinnerDelay, shows how it goes: once the holders have told
+// the file's size, a bar that fills toward it, with the percent, the
+// bytes, their rate, the time elapsed and left, and the holders sending;
+// until then, or for good when no holder tells the size (a book node), the
+// spinner with the bytes so far.
+func (c *client) withFetchBar(name string, fn func() error) error {
+	if !c.terminal {
+		return fn()
+	}
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	delay := time.NewTimer(spinnerDelay)
+	defer delay.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-delay.C:
+	}
+	var bar *progressbar.ProgressBar
+	sized := false
+	defer func() { bar.Finish() }()
+	update := func() {
+		p := c.watch.now()
+		if bar == nil || !sized && p.Size >= 0 {
+			if bar != nil {
+				bar.Finish() // the spinner goes; the bar takes its line
+			}
+			sized = p.Size >= 0
+			bar = c.newFetchBar(p.Size)
+		}
+		if sized {
+			bar.Describe(fmt.Sprintf("fetching %s from %s", name, holders(p.Holders)))
+		} else {
+			bar.Describe("fetching " + name)
+		}
+		bar.Set64(p.Bytes)
+	}
+	update()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			update()
+		}
+	}
+}
+
+// newFetchBar returns a bar toward size bytes, or a spinner if size is -1.
+func (c *client) newFetchBar(size int64) *progressbar.ProgressBar {
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(c.out),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionUseIECUnits(true), // KiB and MiB, as the messages say
+	}
+	if size < 0 {
+		opts = append(opts, progressbar.OptionSpinnerType(14))
+	} else {
+		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionSetWidth(20),
+			progressbar.OptionShowCount(), progressbar.OptionShowTotalBytes(true))
+	}
+	bar := progressbar.NewOptions64(size, opts...)
+	bar.RenderBlank()
+	return bar
+}
+
+// holders says how many holders there are, in words.
+func holders(n int) string {
+	if n == 1 {
+		return "1 holder"
+	}
+	return fmt.Sprintf("%d holders", n)
 }

@@ -124,17 +124,21 @@ func TestBrowser(t *testing.T) {
 	// The browser comes back to the page it left.
 	again, closeAgain := chromedp.NewContext(b)
 	defer closeAgain()
+	// The gate is a book node: it announced no hash, so the page says the
+	// file is not verified, in the warning's colours.
+	const unverified = "Fetched big.bin from a node that cannot vouch for it (not verified)."
 	require.NoError(t, chromedp.Do(again,
 		chromedp.Navigate(at),
-		chromedp.WaitVisible(line("fetch-status", "ok", "Fetched big.bin.")),
+		chromedp.WaitVisible(line("fetch-status", "warn", unverified)),
 	))
 	require.Equal(t, []string{"big.bin", "mine.txt"}, strings.Fields(text(again, "files")))
 	for _, width := range []int64{400, 1280} {
 		page := shoot(t, again, fmt.Sprintf("fetched-%d", width), width)
 		page.requireLayout(t)
-		require.Equal(t, "Fetched big.bin.", page.FetchStatus.Text)
+		require.Equal(t, unverified, page.FetchStatus.Text)
+		require.Zero(t, page.FetchBar.Width, "no bar once the fetch has ended")
 		require.Zero(t, page.Errors, "no error shown")
-		require.Positive(t, page.shot.count(okBackground), "the green line shows")
+		require.Positive(t, page.shot.count(warnBackground), "the yellow line shows")
 		require.Zero(t, page.shot.count(errorBackground), "no red line shows")
 	}
 
@@ -148,7 +152,7 @@ func TestBrowser(t *testing.T) {
 	for _, width := range []int64{400, 1280} {
 		page := shoot(t, again, fmt.Sprintf("peer-error-%d", width), width)
 		page.requireLayout(t)
-		require.Equal(t, "Fetched big.bin.", page.FetchStatus.Text, "the fetch's result stays")
+		require.Equal(t, unverified, page.FetchStatus.Text, "the fetch's result stays")
 		require.Equal(t, 1, page.Errors)
 		require.Positive(t, page.shot.count(errorBackground), "the red line shows")
 	}
@@ -156,6 +160,7 @@ func TestBrowser(t *testing.T) {
 	// Search, and fetch a row of the results: the fetch runs as the
 	// Fetch form's does, and the table comes back with the copy here.
 	f.peer(t, "mem://other", map[string]string{"report 2026.txt": "the report\n", "old report.txt": "old\n"})
+	const reportFetched = "Fetched report 2026.txt: 11 bytes, checked against its SHA-256, from 1 holder."
 	require.NoError(t, chromedp.Do(again,
 		chromedp.SendKeys(chromedp.ID("url"), "mem://other"),
 		chromedp.Click(chromedp.ID("hello-button")),
@@ -171,7 +176,7 @@ func TestBrowser(t *testing.T) {
 	}, cells(t, again))
 	require.NoError(t, chromedp.Do(again,
 		chromedp.Click(`//table[@id="hits"]//tr[td[1]="report 2026.txt"]//button`),
-		chromedp.WaitVisible(line("fetch-status", "ok", "Fetched report 2026.txt.")),
+		chromedp.WaitVisible(line("fetch-status", "ok", reportFetched)),
 		chromedp.WaitVisible(`//table[@id="hits"]//tr[td[1]="report 2026.txt" and td[3]="here"]`),
 	))
 	got, err = os.ReadFile(filepath.Join(f.dir, "report 2026.txt"))
@@ -187,7 +192,7 @@ func TestBrowser(t *testing.T) {
 		page := shoot(t, again, fmt.Sprintf("search-%d", width), width)
 		page.requireLayout(t)
 		page.requireSearchLayout(t)
-		require.Equal(t, "Fetched report 2026.txt.", page.FetchStatus.Text)
+		require.Equal(t, reportFetched, page.FetchStatus.Text)
 		require.Equal(t, `3 files match "REPORT".`, page.SearchStatus.Text)
 		require.Contains(t, page.Hits.Text, "old report.txt")
 		require.Zero(t, page.Errors, "no error shown")
@@ -208,10 +213,48 @@ func TestBrowser(t *testing.T) {
 		require.Zero(t, page.Hits.Width, "no table")
 		require.GreaterOrEqual(t, page.SearchStatus.Top, page.Search.Bottom-1, "the search status under its form")
 		require.Less(t, page.SearchStatus.Top-page.Search.Bottom, 30.0, "and right under it")
-		require.Equal(t, "Fetched report 2026.txt.", page.FetchStatus.Text, "the fetch's result stays")
+		require.Equal(t, reportFetched, page.FetchStatus.Text, "the fetch's result stays")
 		require.Equal(t, 1, page.Errors)
 		require.Positive(t, page.shot.count(errorBackground), "the red line shows")
 	}
+
+	// A holder that vouches for its file, and holds back three pieces of
+	// four: the page shows the percent of the size, the holders and a
+	// bar a quarter full, live (the script polls), then the outcome.
+	h := f.slowHolder(t)
+	const quarter = "Downloading huge.bin… 25% of 4.0 MiB (4194304 bytes), from 1 holder"
+	require.NoError(t, chromedp.Do(again,
+		chromedp.SetValue(chromedp.ID("name"), "huge.bin"),
+		chromedp.Click(chromedp.ID("fetch-button")),
+		chromedp.WaitVisible(line("fetch-status", "running", quarter)),
+		chromedp.WaitVisible(`//progress[@id="fetch-bar" and @value="25"]`),
+	))
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("progress-%d", width), width)
+		page.requireLayout(t)
+		require.Equal(t, quarter, page.FetchStatus.Text)
+		require.Equal(t, 25.0, page.FetchBarValue)
+		column := min(page.Width, 42*16) - 2*16
+		require.Greater(t, page.FetchBar.Width, 0.9*column, "the bar spans the column at %v px", width)
+		require.GreaterOrEqual(t, page.FetchBar.Top, page.FetchStatus.Bottom-1, "the bar under the status")
+		require.LessOrEqual(t, page.FetchBar.Bottom, page.FilesHeading.Top, "and above the files")
+		require.Equal(t, 1, page.Errors, "the bad search's line only: the form carries the search")
+	}
+	h.Open()
+	const verified = "Fetched huge.bin: 4.0 MiB (4194304 bytes), checked against its SHA-256, from 1 holder."
+	require.NoError(t, chromedp.Do(again, chromedp.WaitVisible(line("fetch-status", "ok", verified))))
+	for _, width := range []int64{400, 1280} {
+		page := shoot(t, again, fmt.Sprintf("verified-%d", width), width)
+		page.requireLayout(t)
+		require.Equal(t, verified, page.FetchStatus.Text)
+		require.Zero(t, page.FetchBar.Width, "no bar once the fetch has ended")
+		require.Equal(t, 1, page.Errors, "the bad search's line only: the form carries the search")
+		require.Positive(t, page.shot.count(okBackground), "the green line shows")
+		require.Zero(t, page.shot.count(warnBackground), "no yellow line shows")
+	}
+	got, err = os.ReadFile(filepath.Join(f.dir, "huge.bin"))
+	require.NoError(t, err)
+	require.Equal(t, huge, string(got))
 
 	// A second browser (a fresh profile's context) sees no one's results.
 	other, closeOther := chromedp.NewContext(b, chromedp.WithNewBrowserContext())
@@ -238,6 +281,8 @@ type box struct {
 type layout struct {
 	Width, ScrollWidth                 float64
 	Fetch, FetchStatus, Name, FetchBtn box
+	FetchBar                           box // zero unless a fetch runs
+	FetchBarValue                      float64
 	FilesHeading                       box
 	Hello, HelloStatus, URL, HelloBtn  box
 	Search, SearchStatus, Query, Hits  box // Hits is zero without a table
@@ -252,6 +297,7 @@ const measure = `(() => {
   const h2 = [...document.querySelectorAll("h2")].find(h => h.textContent === "Files here");
   return {Width: window.innerWidth, ScrollWidth: document.documentElement.scrollWidth,
     Fetch: id("fetch"), FetchStatus: id("fetch-status"), Name: id("name"), FetchBtn: id("fetch-button"),
+    FetchBar: id("fetch-bar"), FetchBarValue: document.getElementById("fetch-bar")?.value ?? 0,
     FilesHeading: box(h2),
     Hello: id("hello"), HelloStatus: id("hello-status"), URL: id("url"), HelloBtn: id("hello-button"),
     Search: id("search"), SearchStatus: id("search-status"), Query: id("q"), Hits: id("hits"),
@@ -334,6 +380,7 @@ type screenshot struct{ img image.Image }
 // The status lines' backgrounds, as page.html paints them.
 var (
 	okBackground    = color.RGBA{0xe6, 0xf4, 0xea, 0xff}
+	warnBackground  = color.RGBA{0xfd, 0xf0, 0xd5, 0xff}
 	errorBackground = color.RGBA{0xfd, 0xe8, 0xe8, 0xff}
 )
 

@@ -118,7 +118,7 @@ func run(ctx context.Context, args []string, e env) error {
 	defer tr.Close()
 	secret := peer.NewSecret()
 	m := newMeter()
-	node, err := peer.New(peer.Config{URL: url, Dir: a.dir, Secret: secret, Transport: tr, Logger: log, Progress: m.Progress})
+	node, err := peer.New(peer.Config{URL: url, Dir: a.dir, Secret: secret, Transport: tr, Logger: log, FetchProgress: m.FetchProgress})
 	if err != nil {
 		return err
 	}

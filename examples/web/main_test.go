@@ -21,6 +21,7 @@ import (
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
+	"github.com/filepeer/peer/examples/internal/hold"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -35,12 +36,16 @@ func freeURL(t *testing.T) string {
 	return "http://" + l.Addr().String()
 }
 
-// shared returns a new directory holding files.
+// shared returns a new directory holding files, an hour old: a node
+// hashes only files left alone for a while.
 func shared(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
 	for name, content := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+		require.NoError(t, os.Chtimes(p, old, old))
 	}
 	return dir
 }
@@ -59,7 +64,7 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
 	f := &fixture{mem: transport.NewMemory(), dir: shared(t, files)}
 	m := newMeter()
-	n, err := peer.New(peer.Config{URL: "mem://page", Dir: f.dir, Secret: "s3cret", Transport: f.mem, Progress: m.Progress})
+	n, err := peer.New(peer.Config{URL: "mem://page", Dir: f.dir, Secret: "s3cret", Transport: f.mem, FetchProgress: m.FetchProgress})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	require.NoError(t, n.Start())
@@ -74,13 +79,21 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	return f
 }
 
-// peer starts a node at url on the fixture's network, holding files.
+// peer starts a node at url on the fixture's network, holding files,
+// hashed so that it vouches for them.
 func (f *fixture) peer(t *testing.T, url string, files map[string]string) {
 	t.Helper()
-	n, err := peer.New(peer.Config{URL: url, Dir: shared(t, files), Secret: "other", Transport: f.mem})
+	f.peerOn(t, f.mem, url, files)
+}
+
+// peerOn is peer on tr, which must reach the fixture's network.
+func (f *fixture) peerOn(t *testing.T, tr transport.Transport, url string, files map[string]string) {
+	t.Helper()
+	n, err := peer.New(peer.Config{URL: url, Dir: shared(t, files), Secret: "other", Transport: tr})
 	require.NoError(t, err)
 	t.Cleanup(func() { n.Close() })
 	require.NoError(t, n.Start())
+	require.NoError(t, n.Index(context.Background()))
 }
 
 // noRedirects is a client that shows the redirects it is sent.
@@ -150,19 +163,22 @@ func TestPage(t *testing.T) {
 
 	body = f.act(t, "/fetch", url.Values{"name": {" test.txt "}})
 	require.Contains(t, status(t, body, "fetch-status"), `class="status ok" data-id=`)
-	require.Contains(t, status(t, body, "fetch-status"), ">Fetched test.txt.</p>")
+	require.Contains(t, status(t, body, "fetch-status"), ">Fetched test.txt: 15 bytes, checked against its SHA-256, from 1 holder.</p>")
 	require.Contains(t, body, "<li>test.txt</li>")
 	got, err := os.ReadFile(filepath.Join(f.dir, "test.txt"))
 	require.NoError(t, err)
 	require.Equal(t, "This is a test\n", string(got))
 
-	// Fetch says nil for a file already here: the page tells it apart.
+	// Download tells a file already here from one fetched.
 	body = f.act(t, "/fetch", url.Values{"name": {"test.txt"}})
 	require.Contains(t, status(t, body, "fetch-status"), `class="status info"`)
 	require.Contains(t, status(t, body, "fetch-status"), ">test.txt is already here: nothing to fetch.</p>")
 
 	body = f.act(t, "/fetch", url.Values{"name": {"../etc/passwd"}})
 	require.Contains(t, status(t, body, "fetch-status"), "Access denied: ../etc/passwd would lead out of the shared directory.")
+	require.NoError(t, os.Mkdir(filepath.Join(f.dir, "sub"), 0o755))
+	body = f.act(t, "/fetch", url.Values{"name": {"sub"}})
+	require.Contains(t, status(t, body, "fetch-status"), ">Couldn&#39;t fetch sub: a directory of that name is in the shared directory.</p>")
 	body = f.act(t, "/fetch", url.Values{"name": {"  "}})
 	require.Contains(t, status(t, body, "fetch-status"), "Type the name of a file to fetch.")
 }
@@ -313,7 +329,7 @@ func TestFetchInNode(t *testing.T) {
 
 	close(g.open)
 	f.page.fetches.Wait()
-	require.Equal(t, result{ID: id, Text: "Fetched big.bin.", Kind: "ok"}, f.progressOf(t, id, func(result) bool { return true }))
+	require.Equal(t, result{ID: id, Text: "Fetched big.bin from a node that cannot vouch for it (not verified).", Kind: "warn"}, f.progressOf(t, id, func(result) bool { return true }))
 	got, err := os.ReadFile(filepath.Join(f.dir, "big.bin"))
 	require.NoError(t, err)
 	require.Equal(t, firstPart+len("end\n"), len(got))
@@ -500,7 +516,7 @@ func TestSearch(t *testing.T) {
 	require.Regexp(t, `^/\?fetch=\w+&q=report$`, resp.Header.Get("Location"))
 	f.page.fetches.Wait()
 	body = f.get(t, resp.Header.Get("Location"))
-	require.Contains(t, status(t, body, "fetch-status"), ">Fetched Report &lt;2026&gt;.txt.</p>")
+	require.Contains(t, status(t, body, "fetch-status"), ">Fetched Report &lt;2026&gt;.txt: 6 bytes, checked against its SHA-256, from 1 holder.</p>")
 	require.Contains(t, body, `<td class="name">Report &lt;2026&gt;.txt</td><td class="num">6 bytes</td><td class="holder">here</td>`, "now here too")
 	got, err := os.ReadFile(filepath.Join(f.dir, "Report <2026>.txt"))
 	require.NoError(t, err)
@@ -525,4 +541,73 @@ func TestSearch(t *testing.T) {
 	// The other forms keep the search.
 	resp = f.post(t, "/hello", url.Values{"url": {"mem://dead"}, "q": {"notes"}}, nil)
 	require.Regexp(t, `^/\?hello=\w+&q=notes$`, resp.Header.Get("Location"))
+}
+
+// huge is a file of four pieces, held back by slowHolder.
+var huge = strings.Repeat("filepeer", 4<<20/8)
+
+// slowHolder starts mem://slow, which holds huge.bin, vouches for it, and
+// sends its first piece of four at once and the rest once the hold returned
+// opens; the page's node knows it.
+func (f *fixture) slowHolder(t *testing.T) *hold.Hold {
+	t.Helper()
+	h := hold.New(1, time.Millisecond)
+	t.Cleanup(h.Open) // should the test end early
+	f.peerOn(t, h.Transport(f.mem), "mem://slow", map[string]string{"huge.bin": huge})
+	require.NoError(t, f.node.Hello(context.Background(), "mem://slow"))
+	return h
+}
+
+// TestFetchProgress: a fetch from a holder that vouches for the file shows
+// the percent of its size and the holders while it runs, in the page and in
+// its JSON, and ends checked against the hash.
+func TestFetchProgress(t *testing.T) {
+	f := newFixture(t, nil)
+	h := f.slowHolder(t)
+	resp := f.post(t, "/fetch", url.Values{"name": {"huge.bin"}}, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/?fetch=")
+
+	quarter := 25
+	held := f.progressOf(t, id, func(r result) bool { return r.Percent != nil && *r.Percent == quarter })
+	require.Equal(t, result{ID: id, Running: true, Text: "Downloading huge.bin… 25% of 4.0 MiB (4194304 bytes), from 1 holder", Percent: &quarter}, held)
+	page := f.get(t, "/?fetch="+id)
+	require.Contains(t, status(t, page, "fetch-status"), ">Downloading huge.bin… 25% of 4.0 MiB (4194304 bytes), from 1 holder</p>")
+	require.Contains(t, page, `<progress id="fetch-bar" max="100" aria-label="Fetched so far" value="25">25%</progress>`)
+
+	h.Open()
+	f.page.fetches.Wait()
+	require.Equal(t, result{ID: id, Text: "Fetched huge.bin: 4.0 MiB (4194304 bytes), checked against its SHA-256, from 1 holder.", Kind: "ok"},
+		f.progressOf(t, id, func(result) bool { return true }))
+	page = f.get(t, "/?fetch="+id)
+	require.NotContains(t, page, "<progress", "no bar once the fetch has ended")
+	got, err := os.ReadFile(filepath.Join(f.dir, "huge.bin"))
+	require.NoError(t, err)
+	require.Equal(t, huge, string(got))
+}
+
+// TestRunningText: how far a fetch is, in words, for what the node may
+// report.
+func TestRunningText(t *testing.T) {
+	for _, tc := range []struct {
+		p       peer.FetchProgress
+		text    string
+		percent int // -1: none
+	}{
+		{peer.FetchProgress{Size: -1}, "Downloading a.bin…", -1},
+		{peer.FetchProgress{Bytes: 20_000, Size: -1, Holders: 1}, "Downloading a.bin… 19.5 KiB (20000 bytes) so far", -1},
+		{peer.FetchProgress{Bytes: 0, Size: 3 << 20, Holders: 3}, "Downloading a.bin… 0% of 3.0 MiB (3145728 bytes), from 3 holders", 0},
+		{peer.FetchProgress{Bytes: 3<<20 - 1, Size: 3 << 20}, "Downloading a.bin… 99% of 3.0 MiB (3145728 bytes)", 99},
+		{peer.FetchProgress{Bytes: 5, Size: 4, Holders: 1}, "Downloading a.bin… 100% of 4 bytes, from 1 holder", 100},
+		{peer.FetchProgress{Size: 0}, "Downloading a.bin…", -1},
+	} {
+		text, percent := running("a.bin", tc.p)
+		require.Equal(t, tc.text, text, "%+v", tc.p)
+		if tc.percent < 0 {
+			require.Nil(t, percent, "%+v", tc.p)
+		} else {
+			require.NotNil(t, percent, "%+v", tc.p)
+			require.Equal(t, tc.percent, *percent, "%+v", tc.p)
+		}
+	}
 }

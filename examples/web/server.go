@@ -38,7 +38,7 @@ const maxResults = 200
 type server struct {
 	node   *peer.Node
 	secret string
-	dir    *os.Root            // the node's Dir, to tell "already here" from "fetched"
+	dir    *os.Root            // the node's Dir, to tell why a fetch failed
 	tr     transport.Transport // to check that an added peer answers
 	meter  *meter
 
@@ -60,11 +60,13 @@ type result struct {
 	Running bool   `json:"running"`
 	Text    string `json:"text"`
 	Kind    string `json:"kind"` // a CSS class: "ok", "info", "warn", "error" or "" while running
+	// Percent is how far a running fetch is, once its size is known.
+	Percent *int `json:"percent,omitempty"`
 }
 
 // newServer returns the web page of node, which fetches with secret into
-// dir and counts the bytes of its fetches with m (which node's
-// Config.Progress must feed). Actions are POSTs, refused when they come
+// dir and learns how its fetches go from m (which node's Config.FetchProgress must
+// feed). Actions are POSTs, refused when they come
 // from another site (CSRF) or name a host other than loopback (DNS
 // rebinding), since they use the secret. Close stops the fetches.
 func newServer(node *peer.Node, secret string, dir *os.Root, tr transport.Transport, m *meter) *server {
@@ -201,8 +203,8 @@ func (s *server) progress(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(res)
 }
 
-// result returns a copy of the result id, with the bytes a running fetch
-// has written so far, or nil.
+// result returns a copy of the result id, with how far a running fetch
+// is, or nil.
 func (s *server) result(id string) *result {
 	if id == "" {
 		return nil
@@ -215,28 +217,47 @@ func (s *server) result(id string) *result {
 	}
 	c := *res
 	if c.Running {
-		c.Text = "Downloading " + c.Name + "…"
-		if n := s.meter.written(c.Name); n > 0 {
-			c.Text += " " + cli.Size(n) + " so far"
-		}
+		c.Text, c.Percent = running(c.Name, s.meter.now(c.Name))
 	}
 	return &c
 }
 
-// fetch starts fetching a file, unless it is here already or on its way,
-// and sends the browser to the page that shows how it goes
-// (POST/redirect/GET).
+// running says how far the fetch of name is: before the holders are found,
+// nothing; from a book node, which tells no size, the bytes so far; else
+// the percent of the size, and the holders sending.
+func running(name string, p peer.FetchProgress) (string, *int) {
+	text := "Downloading " + name + "…"
+	if p.Size <= 0 {
+		if p.Bytes > 0 {
+			text += " " + cli.Size(p.Bytes) + " so far"
+		}
+		return text, nil
+	}
+	pct := int(min(p.Bytes, p.Size) * 100 / p.Size)
+	text += fmt.Sprintf(" %d%% of %s", pct, cli.Size(p.Size))
+	if p.Holders > 0 {
+		text += ", from " + holders(p.Holders)
+	}
+	return text, &pct
+}
+
+// holders says how many holders there are, in words.
+func holders(n int) string {
+	if n == 1 {
+		return "1 holder"
+	}
+	return fmt.Sprintf("%d holders", n)
+}
+
+// fetch starts fetching a file, unless it is on its way, and sends the
+// browser to the page that shows how it goes (POST/redirect/GET). A file
+// already here is Download's to tell.
 func (s *server) fetch(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.FormValue("name"))
 	var res *result
-	switch {
-	case name == "":
+	if name == "" {
 		res = s.add(&result{Text: "Type the name of a file to fetch.", Kind: "error"})
-	case s.isLocal(name):
-		// The library's Fetch says nil for a file already here too: look
-		// first, to tell the user nothing was fetched.
-		res = s.add(&result{Name: name, Text: name + " is already here: nothing to fetch.", Kind: "info"})
-	default:
+	} else {
 		res = s.start(name)
 	}
 	s.redirect(w, r, res.ID, r.FormValue("hello"), r.FormValue("q"))
@@ -254,7 +275,7 @@ func (s *server) start(name string) *result {
 	s.fetches.Add(1)
 	go func() {
 		defer s.fetches.Done()
-		text, kind := s.outcome(name, s.node.Fetch(s.ctx, name, s.secret))
+		text, kind := s.outcome(s.node.Download(s.ctx, name, s.secret))
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		delete(s.running, name)
@@ -264,23 +285,40 @@ func (s *server) start(name string) *result {
 	return res
 }
 
-// outcome says how the fetch of name went, for people.
-func (s *server) outcome(name string, err error) (text, kind string) {
+// outcome says how a fetch went, for people, and the line's CSS class.
+func (s *server) outcome(res peer.FetchResult, err error) (text, kind string) {
+	name := res.Name
 	switch {
-	case err == nil:
-		return "Fetched " + name + ".", "ok"
+	case err != nil && s.isDir(name):
+		return "Couldn't fetch " + name + ": a directory of that name is in the shared directory.", "error"
 	case errors.Is(err, peer.ErrUnhandled):
 		return "Couldn't find " + name + ": no peer on the network has it.", "error"
 	case errors.Is(err, peer.ErrAccessDenied):
 		return "Access denied: " + name + " would lead out of the shared directory.", "error"
+	case err != nil:
+		return fmt.Sprintf("Couldn't fetch %s: %s.", name, cli.Reason(err)), "error"
 	}
-	return fmt.Sprintf("Couldn't fetch %s: %s.", name, cli.Reason(err)), "error"
+	switch res.Status {
+	case peer.AlreadyHere:
+		return name + " is already here: nothing to fetch.", "info"
+	case peer.FetchedUnverified:
+		// Its holder announced no hash: it is stored as it came.
+		return "Fetched " + name + " from a node that cannot vouch for it (not verified).", "warn"
+	case peer.Fetched:
+		from := "from " + holders(len(res.Holders))
+		if len(res.Holders) == 0 {
+			from = "passed on by the nodes between" // no holder could be reached directly
+		}
+		return fmt.Sprintf("Fetched %s: %s, checked against its SHA-256, %s.", name, cli.Size(res.Size), from), "ok"
+	}
+	return fmt.Sprintf("Fetched %s: %s.", name, res.Status), "ok" // a status this page does not know yet
 }
 
-// isLocal reports whether the shared directory holds the file name.
-func (s *server) isLocal(name string) bool {
+// isDir reports whether the shared directory holds a directory name,
+// which no fetch can replace.
+func (s *server) isDir(name string) bool {
 	fi, err := s.dir.Stat(name)
-	return err == nil && fi.Mode().IsRegular()
+	return err == nil && fi.IsDir()
 }
 
 // hello adds a peer and checks that it answers: a peer that does not is
@@ -354,33 +392,38 @@ func (s *server) addLocked(res *result) *result {
 	return res
 }
 
-// meter keeps the bytes written so far by each fetch under way, as the
-// node's Config.Progress reports them. Safe for concurrent use.
+// meter keeps how far each fetch under way is, as the node's
+// Config.FetchProgress reports it. Safe for concurrent use.
 type meter struct {
 	mu sync.Mutex
-	// guards bytes
-	bytes map[string]int64
+	// guards of
+	of map[string]peer.FetchProgress
 }
 
-func newMeter() *meter { return &meter{bytes: make(map[string]int64)} }
+func newMeter() *meter { return &meter{of: make(map[string]peer.FetchProgress)} }
 
-// Progress is a peer.Config.Progress.
-func (m *meter) Progress(name string, written int64) {
+// FetchProgress is a peer.Config.FetchProgress.
+func (m *meter) FetchProgress(p peer.FetchProgress) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.bytes[name] = written
+	m.of[p.Name] = p
 }
 
-func (m *meter) written(name string) int64 {
+// now returns how far the fetch of name is; before any report, no bytes
+// of an unknown size.
+func (m *meter) now(name string) peer.FetchProgress {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.bytes[name]
+	if p, ok := m.of[name]; ok {
+		return p
+	}
+	return peer.FetchProgress{Name: name, Size: -1}
 }
 
 func (m *meter) forget(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.bytes, name)
+	delete(m.of, name)
 }
 
 // loopbackHost refuses requests whose Host is not a loopback name or
