@@ -76,7 +76,7 @@ func (n *Node) fanOut(ctx context.Context, history []string, ask func(context.Co
 	answers := make(chan answer)
 	branches := make([]context.CancelFunc, len(peers))
 	running, next, doneBy := 0, 0, -1
-	for running > 0 || (doneBy < 0 && next < len(peers) && search.Err() == nil) {
+	for {
 		for doneBy < 0 && running < n.fanout && next < len(peers) && search.Err() == nil {
 			i := next
 			next++
@@ -95,6 +95,14 @@ func (n *Node) fanOut(ctx context.Context, history []string, ask func(context.Co
 				v, err := ask(bctx, peers[i])
 				answers <- answer{i, v, err, bctx.Err() != nil}
 			}()
+		}
+		if running == 0 {
+			// Every branch has answered, and no more may start: the
+			// one test of when to stop, so that none can pass while
+			// nothing is left to answer (an earlier loop tested
+			// twice, and a search that ended between the two waited
+			// for ever).
+			break
 		}
 		a := <-answers
 		running--
