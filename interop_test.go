@@ -3,11 +3,7 @@ package peer_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,69 +30,21 @@ type pyNode struct {
 	url, dir, secret string
 }
 
-// startPyNode runs a Python node on a free loopback port and waits until it
-// answers; it is killed when the test ends.
+// startPyNode runs a Python node on a free loopback port (see
+// testenv.StartPyNode).
 func startPyNode(t *testing.T, py string) *pyNode {
 	t.Helper()
-	n := &pyNode{url: "http://" + freeAddr(t), dir: t.TempDir(), secret: "py secret"}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, py, pynode, n.url, n.dir, n.secret)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("python node %s said:\n%s", n.url, out.String())
-		}
-	})
-	addr := n.url[len("http://"):]
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("python node at %s did not start: %v\n%s", n.url, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n := testenv.StartPyNode(t, py, pynode)
+	return &pyNode{url: n.URL, dir: n.Dir, secret: n.Secret}
 }
 
 // pyResult is what Python's ServerProxy made of a reply.
-type pyResult struct {
-	Type    string `json:"type"`
-	Hex     string `json:"hex"`
-	Value   any    `json:"value"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-func (r pyResult) bytes(t *testing.T) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(r.Hex)
-	require.NoError(t, err)
-	return b
-}
+type pyResult = testenv.PyResult
 
 // pyCall calls method at url with Python's ServerProxy.
 func pyCall(t *testing.T, py, url, method string, args ...any) pyResult {
 	t.Helper()
-	if args == nil {
-		args = []any{}
-	}
-	js, err := json.Marshal(args)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, pynode, "call", url, method, string(js)).CombinedOutput()
-	require.NoError(t, err, string(out))
-	var r pyResult
-	require.NoError(t, json.Unmarshal(out, &r), string(out))
-	return r
+	return testenv.PyCall(t, py, pynode, url, method, args...)
 }
 
 // interopTransport is an XML-RPC transport closed when the test ends,
@@ -125,13 +73,13 @@ func TestInteropPythonClientAgainstGoNode(t *testing.T) {
 
 	r := pyCall(t, py, g.URL(), "query", "text.txt")
 	require.Equal(t, "str", r.Type)
-	require.Equal(t, interopText, r.bytes(t))
+	require.Equal(t, interopText, r.Bytes(t))
 	r = pyCall(t, py, g.URL(), "query", "text.txt", []string{"http://127.0.0.1:1"})
 	require.Equal(t, "str", r.Type)
-	require.Equal(t, interopText, r.bytes(t))
+	require.Equal(t, interopText, r.Bytes(t))
 	r = pyCall(t, py, g.URL(), "query", "binary.bin")
 	require.Equal(t, "Binary", r.Type)
-	require.Equal(t, interopBinary, r.bytes(t))
+	require.Equal(t, interopBinary, r.Bytes(t))
 	r = pyCall(t, py, g.URL(), "query", "empty.txt")
 	require.Equal(t, "str", r.Type)
 	require.Empty(t, r.Hex)
@@ -189,15 +137,15 @@ func TestInteropMixedChains(t *testing.T) {
 
 		r := pyCall(t, py, p1.url, "query", "far.txt")
 		require.Equal(t, "str", r.Type)
-		require.Equal(t, text, r.bytes(t))
+		require.Equal(t, text, r.Bytes(t))
 		// A Python relay passes text with CRs on as Binary, since its
 		// marshaller would send raw CRs that XML reads as LFs.
 		r = pyCall(t, py, p1.url, "query", "crlf.txt")
 		require.Equal(t, "Binary", r.Type)
-		require.Equal(t, interopText, r.bytes(t))
+		require.Equal(t, interopText, r.Bytes(t))
 		r = pyCall(t, py, p1.url, "query", "far.bin")
 		require.Equal(t, "Binary", r.Type)
-		require.Equal(t, interopBinary, r.bytes(t))
+		require.Equal(t, interopBinary, r.Bytes(t))
 		r = pyCall(t, py, p1.url, "query", "nowhere.txt")
 		require.Equal(t, peer.Unhandled, r.Code)
 	})
@@ -287,7 +235,7 @@ func TestInteropMixedNetworks(t *testing.T) {
 		require.ErrorIs(t, err, peer.ErrAccessDenied)
 		require.Equal(t, []string{p.url}, g1.Known(), "a book node is kept")
 		r := pyCall(t, py, p.url, "query", "far.txt")
-		require.Equal(t, want, r.bytes(t))
+		require.Equal(t, want, r.Bytes(t))
 	})
 
 	t.Run("python at the end", func(t *testing.T) {
@@ -313,7 +261,7 @@ func TestInteropMixedNetworks(t *testing.T) {
 		require.NoError(t, g1.Hello(ctx, g2.URL()))
 		want := file(t, g2.dir, "deep.txt")
 		r := pyCall(t, py, p.url, "query", "deep.txt")
-		require.Equal(t, want, r.bytes(t))
+		require.Equal(t, want, r.Bytes(t))
 		r = pyCall(t, py, p.url, "query", "nowhere.txt")
 		require.Equal(t, peer.Unhandled, r.Code)
 		r = pyCall(t, py, g1.URL(), "query", "../x")
@@ -354,7 +302,7 @@ func TestInteropMixedNetworks(t *testing.T) {
 			require.NoError(t, err, q.name)
 			require.Equal(t, q.want, got, q.name)
 			r := pyCall(t, py, pys[0].url, "query", q.name)
-			require.Equal(t, q.want, r.bytes(t), q.name)
+			require.Equal(t, q.want, r.Bytes(t), q.name)
 		}
 		_, err := gos[0].Query(ctx, "nowhere.txt", nil)
 		require.ErrorIs(t, err, peer.ErrUnhandled)
@@ -373,7 +321,7 @@ func TestInteropPythonCallsTheExtension(t *testing.T) {
 	putBytes(t, g, "text.txt", interopText)
 	r := pyCall(t, py, g.URL(), "filepeer.query", "text.txt", []string{}, "q1")
 	require.Equal(t, "str", r.Type)
-	require.Equal(t, interopText, r.bytes(t))
+	require.Equal(t, interopText, r.Bytes(t))
 	r = pyCall(t, py, g.URL(), "filepeer.query", "nowhere.txt", []string{}, "q2")
 	require.Equal(t, peer.Unhandled, r.Code)
 	r = pyCall(t, py, g.URL(), "filepeer.query", "nowhere.txt", []string{}, "q2")
@@ -414,6 +362,6 @@ func TestInteropSearchPassesOverPython(t *testing.T) {
 	require.NotEmpty(t, hits[len(hits)-1].Hash, "g3 had hashed its file")
 
 	r := pyCall(t, py, p.url, "query", "song.ogg")
-	require.Equal(t, "la la from "+filepath.Base(p.dir), string(r.bytes(t)))
+	require.Equal(t, "la la from "+filepath.Base(p.dir), string(r.Bytes(t)))
 	require.ElementsMatch(t, []string{p.url, g3.URL()}, g1.Known(), "the Python node is kept")
 }

@@ -1,17 +1,12 @@
 package libp2p_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -137,10 +132,10 @@ func TestBridge(t *testing.T) {
 		// Python → bridge → libp2p: str for text, Binary for bytes.
 		r = pyCall(t, py, pn.url, "query", "l2.txt")
 		require.Equal(t, "str", r.Type)
-		require.Equal(t, mixedText, r.bytes(t))
+		require.Equal(t, mixedText, r.Bytes(t))
 		r = pyCall(t, py, pn.url, "query", "l2.bin")
 		require.Equal(t, "Binary", r.Type)
-		require.Equal(t, mixedBinary, r.bytes(t))
+		require.Equal(t, mixedBinary, r.Bytes(t))
 		pyCall(t, py, pn.url, "fetch", "l2.bin", pn.secret)
 		require.Equal(t, mixedBinary, readFile(t, pn.dir, "l2.bin"))
 		pyCall(t, py, pn.url, "fetch", "l2.txt", pn.secret)
@@ -164,65 +159,17 @@ const pynode = "../../testdata/pynode.py"
 
 type pyNode struct{ url, dir, secret string }
 
-// startPyNode runs testdata/pynode.py on a free loopback port, as the root
-// module's interop tests do, killed when the test ends.
+// startPyNode runs testdata/pynode.py on a free loopback port (see
+// testenv.StartPyNode).
 func startPyNode(t *testing.T, py string) *pyNode {
 	t.Helper()
-	n := &pyNode{url: "http://" + freeAddr(t), dir: t.TempDir(), secret: "py secret"}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, py, pynode, n.url, n.dir, n.secret)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("python node %s said:\n%s", n.url, out.String())
-		}
-	})
-	addr := strings.TrimPrefix(n.url, "http://")
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return n
-		}
-		if i == 300 {
-			t.Fatalf("python node at %s did not start: %v\n%s", n.url, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	n := testenv.StartPyNode(t, py, pynode)
+	return &pyNode{url: n.URL, dir: n.Dir, secret: n.Secret}
 }
 
-// pyResult is what Python's ServerProxy made of a reply.
-type pyResult struct {
-	Type    string `json:"type"`
-	Hex     string `json:"hex"`
-	Value   any    `json:"value"`
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
-
-func (r pyResult) bytes(t *testing.T) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(r.Hex)
-	require.NoError(t, err)
-	return b
-}
+type pyResult = testenv.PyResult
 
 func pyCall(t *testing.T, py, url, method string, args ...any) pyResult {
 	t.Helper()
-	if args == nil {
-		args = []any{}
-	}
-	js, err := json.Marshal(args)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, pynode, "call", url, method, string(js)).CombinedOutput()
-	require.NoError(t, err, string(out))
-	var r pyResult
-	require.NoError(t, json.Unmarshal(out, &r), string(out))
-	return r
+	return testenv.PyCall(t, py, pynode, url, method, args...)
 }
