@@ -89,7 +89,13 @@ func New(cfg Config) (*Transport, error) {
 	opts := []libp2p.Option{
 		// Listen only where Listen says.
 		libp2p.NoListenAddrs,
-		libp2p.Transport(tcp.NewTCPTransport),
+		// No port reuse over TCP: a node's address is its own. With
+		// it, a second host listened at a port another already
+		// served, and connections to either went to one at random
+		// (found by transporttest's "a second Listen" check). QUIC
+		// keeps libp2p's shared sockets: without them, its sockets
+		// outlived the host's Close (goleak).
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
