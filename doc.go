@@ -21,9 +21,20 @@
 // ([ErrAccessDenied]). Both match with errors.Is whether they were raised
 // here or came back from a peer.
 //
-// Nodes talk over a [transport.Transport]: XML-RPC over HTTP by default,
-// which the book's Python nodes speak too, or [transport.NewMemory] to run
-// a whole network in one test. Package peertest builds such networks.
+// Beyond the book, between nodes that speak filepeer's extension:
+// [Node.Search] finds every copy of a file on the network by name or
+// content hash; [Node.Download] fetches a file in verified pieces from
+// several holders at once, resuming an interrupted fetch; and from Start
+// to Close a node pings its peers, finds new ones, says goodbye and keeps
+// its peers in Config.PeersFile ([Node.Peers] tells a front-end how each
+// is doing). A program can serve and call methods of its own
+// ([Node.Handle], [Node.Call]).
+//
+// Nodes talk over a [transport.Transport]: XML-RPC over HTTP by default
+// (package transport/xmlrpc), which the book's Python nodes speak too, or
+// [transport.NewMemory] to run a whole network in one test. Package
+// peertest builds such networks; the nested module transport/libp2p
+// reaches beyond one LAN.
 //
 // A minimal node:
 //
