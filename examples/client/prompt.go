@@ -127,6 +127,34 @@ const spinnerDelay = 300 * time.Millisecond
 // spinnerDelay. The bar spins rather than fills: search and query know no
 // size beforehand. (A fetch has a bar of its own: withFetchBar.)
 func (c *client) withProgress(desc string, n *countWriter, fn func() error) error {
+	var bar *progressbar.ProgressBar
+	defer func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}()
+	return c.whileRunning(fn, func() {
+		if bar == nil {
+			bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(c.out),
+				progressbar.OptionSetDescription(desc),
+				progressbar.OptionSpinnerType(14),
+				progressbar.OptionSetElapsedTime(true),
+				progressbar.OptionShowBytes(n != nil),
+				progressbar.OptionClearOnFinish(),
+			)
+			bar.RenderBlank()
+		}
+		if n != nil {
+			bar.Set64(n.n.Load())
+		}
+	})
+}
+
+// whileRunning runs fn and returns what it returns; on a terminal, once
+// fn has run for spinnerDelay, it calls show, and again every tenth of a
+// second until fn returns. Commands that end at once show nothing.
+func (c *client) whileRunning(fn func() error, show func()) error {
 	if !c.terminal {
 		return fn()
 	}
@@ -139,16 +167,7 @@ func (c *client) withProgress(desc string, n *countWriter, fn func() error) erro
 		return err
 	case <-delay.C:
 	}
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(c.out),
-		progressbar.OptionSetDescription(desc),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionSetElapsedTime(true),
-		progressbar.OptionShowBytes(n != nil),
-		progressbar.OptionClearOnFinish(),
-	)
-	defer bar.Finish()
-	bar.RenderBlank()
+	show()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -156,9 +175,7 @@ func (c *client) withProgress(desc string, n *countWriter, fn func() error) erro
 		case err := <-done:
 			return err
 		case <-tick.C:
-			if n != nil {
-				bar.Set64(n.n.Load())
-			}
+			show()
 		}
 	}
 }
@@ -199,22 +216,14 @@ func (w *fetchWatch) now() peer.FetchProgress {
 // until then, or for good when no holder tells the size (a book node), the
 // spinner with the bytes so far.
 func (c *client) withFetchBar(name string, fn func() error) error {
-	if !c.terminal {
-		return fn()
-	}
-	done := make(chan error, 1)
-	go func() { done <- fn() }()
-	delay := time.NewTimer(spinnerDelay)
-	defer delay.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-delay.C:
-	}
 	var bar *progressbar.ProgressBar
 	sized := false
-	defer func() { bar.Finish() }()
-	update := func() {
+	defer func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}()
+	return c.whileRunning(fn, func() {
 		p := c.watch.now()
 		if bar == nil || !sized && p.Size >= 0 {
 			if bar != nil {
@@ -229,18 +238,7 @@ func (c *client) withFetchBar(name string, fn func() error) error {
 			bar.Describe("fetching " + name)
 		}
 		bar.Set64(p.Bytes)
-	}
-	update()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			update()
-		}
-	}
+	})
 }
 
 // newFetchBar returns a bar toward size bytes, or a spinner if size is -1.
