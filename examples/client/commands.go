@@ -154,7 +154,7 @@ func (c *client) do(ctx context.Context, line string) error {
 	case "exit", "quit":
 		return errExit
 	default:
-		return fmt.Errorf("Unknown command %q; type help for the list.", cmd)
+		return tell("Unknown command %q; type help for the list.", cmd)
 	}
 	return nil
 }
@@ -200,21 +200,14 @@ func fetchOutcome(r peer.FetchResult) string {
 func (c *client) failure(cmd, name string, err error) error {
 	switch {
 	case errors.Is(err, peer.ErrUnhandled):
-		return errors.New("Couldn't find the file " + name) // the book's words
+		return tell("Couldn't find the file %s", name) // the book's words
 	case errors.Is(err, peer.ErrAccessDenied):
 		// Our own secret is right, so the name itself was refused.
-		return fmt.Errorf("Access denied: %q would lead out of %s.", name, c.dir)
+		return tell("Access denied: %q would lead out of %s.", name, c.dir)
 	case cmd == "fetch" && c.isDir(name):
-		return fmt.Errorf("Can't fetch %s: %s holds a directory of that name.", name, c.dir)
+		return tell("Can't fetch %s: %s holds a directory of that name.", name, c.dir)
 	}
 	return fmt.Errorf("%s %s: %s", cmd, name, cli.Reason(err))
-}
-
-// isLocal reports whether DIR holds a file name. The os.Root keeps a name
-// such as ../x from looking outside DIR.
-func (c *client) isLocal(name string) bool {
-	fi, err := c.root.Stat(name)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // isDir reports whether DIR holds a directory name, which no fetch can
@@ -270,7 +263,17 @@ func (c *client) hello(ctx context.Context, typed string) error {
 	pctx, cancel := context.WithTimeout(ctx, cli.ProbeTimeout)
 	defer cancel()
 	if err := c.node.Ping(pctx, url); err != nil {
-		return fmt.Errorf("Peer %s is unreachable for now: %s", url, cli.Reason(err))
+		return tell("Peer %s is unreachable for now: %s", url, cli.Reason(err))
 	}
 	return nil
 }
+
+// sentence is an error whose text is a whole sentence for the person at
+// the prompt, printed as it is: capitalised and punctuated, as an error
+// meant to be wrapped into others is not.
+type sentence string
+
+func (s sentence) Error() string { return string(s) }
+
+// tell makes a sentence.
+func tell(format string, args ...any) error { return sentence(fmt.Sprintf(format, args...)) }
