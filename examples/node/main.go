@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
@@ -162,6 +163,20 @@ func run(ctx context.Context, args []string, e env) error {
 	if listen != url {
 		log.Info("listening", "url", listen)
 	}
+	// Hash Dir now rather than as the first searches come, so that the
+	// first fetch of a file here is checked against its hash.
+	indexed := make(chan struct{})
+	go func() {
+		defer close(indexed)
+		start := time.Now()
+		switch err := node.Index(ctx); {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("hashing the directory failed", "err", err)
+		case err == nil:
+			log.Info("directory hashed", "took", time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	defer func() { <-indexed }()
 	for _, u := range peers {
 		if err := node.Hello(ctx, u); err != nil {
 			log.Warn("hello failed", "peer", u, "err", err)

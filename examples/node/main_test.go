@@ -316,6 +316,31 @@ func TestVerbose(t *testing.T) {
 	require.Contains(t, log.String(), "msg=hello node=mem://node peer=mem://friend", "the URL file's peers are greeted")
 }
 
+// TestHashesAtStart checks that the node hashes its directory as it
+// starts, so that the first fetch of a file from it is checked against
+// the file's hash: hashed only as searches came, the first would be
+// "not verified".
+func TestHashesAtStart(t *testing.T) {
+	mem := transport.NewMemory()
+	dir := shared(t, map[string]string{"report.txt": "figures\n"})
+	hourAgo := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(filepath.Join(dir, "report.txt"), hourAgo, hourAgo)) // settled
+	var log syncBuffer
+	serve(t, []string{"mem://node", dir, "s3cret"}, env{stderr: &log, transport: mem})
+	require.Eventually(t, func() bool { return strings.Contains(log.String(), `msg="directory hashed"`) },
+		10*time.Second, 10*time.Millisecond, "%s", log.String())
+
+	getter, err := peer.New(peer.Config{URL: "mem://getter", Dir: t.TempDir(), Secret: "mine", Transport: mem})
+	require.NoError(t, err)
+	require.NoError(t, getter.Start())
+	defer getter.Close()
+	ctx := context.Background()
+	require.NoError(t, getter.Hello(ctx, "mem://node"))
+	res, err := getter.Download(ctx, "report.txt", "mine")
+	require.NoError(t, err)
+	require.Equal(t, peer.Fetched, res.Status, "the first fetch is checked against the hash")
+}
+
 // syncBuffer is a bytes.Buffer safe for the node's goroutines to log to.
 type syncBuffer struct {
 	mu sync.Mutex
