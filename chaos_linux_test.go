@@ -22,17 +22,17 @@ import (
 )
 
 // chaosNet is a line of three network namespaces of the test's own
-// making, root — a — b — c, joined by veth pairs on addresses of
-// 10.213.0.0/16 that nothing else on the host uses (checked first). The
-// test process, in the root namespace, reaches only a; b and c are
-// reached only by the nodes.
+// making, root — a — b — c, on addresses of 10.213.0.0/16 that nothing
+// else on the host uses (checked first). Root and a are joined by a veth
+// pair; a and b, and b and c, by emulated links (emuLink), which the test
+// can make slow, lossy and reordering. The test process, in the root
+// namespace, reaches only a; b and c are reached only by the nodes.
 type chaosNet struct {
-	t      *testing.T
-	ip, tc string
-	ipt    string            // iptables, for loss where there is no netem
-	tag    string            // in every name, so that runs never collide
-	ns     map[string]string // a, b, c → namespace name
-	netem  bool              // the kernel has sch_netem
+	t     *testing.T
+	ip    string
+	tag   string              // in every name, so that runs never collide
+	ns    map[string]string   // a, b, c → namespace name
+	links map[string]*emuLink // "ab", "bc"
 }
 
 func (c *chaosNet) run(args ...string) {
@@ -41,7 +41,7 @@ func (c *chaosNet) run(args ...string) {
 	require.NoError(c.t, err, "ip %s: %s", strings.Join(args, " "), out)
 }
 
-// in runs ip or tc inside namespace ns.
+// in runs tool inside namespace ns.
 func (c *chaosNet) in(ns, tool string, args ...string) error {
 	out, err := exec.Command(c.ip, append([]string{"netns", "exec", c.ns[ns], tool}, args...)...).CombinedOutput()
 	if err != nil {
@@ -50,12 +50,12 @@ func (c *chaosNet) in(ns, tool string, args ...string) error {
 	return nil
 }
 
-// dev names an interface of the pair between from and to, on from's side.
+// dev names the interface of the link between from and to, on from's side.
 func (c *chaosNet) dev(from, to string) string { return "fp" + c.tag + from + to }
 
 func newChaosNet(t *testing.T) *chaosNet {
 	t.Helper()
-	c := &chaosNet{t: t, ip: testenv.Tool(t, "ip"), tc: testenv.Tool(t, "tc"), ipt: testenv.Tool(t, "iptables"), ns: map[string]string{}}
+	c := &chaosNet{t: t, ip: testenv.Tool(t, "ip"), ns: map[string]string{}, links: map[string]*emuLink{}}
 	var b [3]byte
 	rand.Read(b[:])
 	c.tag = hex.EncodeToString(b[:])
@@ -68,55 +68,34 @@ func newChaosNet(t *testing.T) *chaosNet {
 		t.Cleanup(func() { exec.Command(c.ip, "netns", "del", c.ns[n]).Run() })
 		require.NoError(t, c.in(n, c.ip, "link", "set", "lo", "up"))
 	}
-	// root–a, a–b, b–c: each a /30 of its own.
-	links := []struct{ from, to, subnet string }{{"r", "a", "0"}, {"a", "b", "1"}, {"b", "c", "2"}}
-	for _, l := range links {
-		c.run("link", "add", c.dev(l.from, l.to), "type", "veth", "peer", "name", c.dev(l.to, l.from))
-		if l.from == "r" {
-			t.Cleanup(func() { exec.Command(c.ip, "link", "del", c.dev("r", "a")).Run() })
-			c.run("addr", "add", "10.213.0.1/30", "dev", c.dev("r", "a"))
-			c.run("link", "set", c.dev("r", "a"), "up")
-		} else {
-			c.run("link", "set", c.dev(l.from, l.to), "netns", c.ns[l.from])
-			require.NoError(t, c.in(l.from, c.ip, "addr", "add", "10.213."+l.subnet+".1/30", "dev", c.dev(l.from, l.to)))
-			require.NoError(t, c.in(l.from, c.ip, "link", "set", c.dev(l.from, l.to), "up"))
+	// root–a: a veth pair, on 10.213.0.0/30.
+	c.run("link", "add", c.dev("r", "a"), "type", "veth", "peer", "name", c.dev("a", "r"))
+	t.Cleanup(func() { exec.Command(c.ip, "link", "del", c.dev("r", "a")).Run() })
+	c.run("addr", "add", "10.213.0.1/30", "dev", c.dev("r", "a"))
+	c.run("link", "set", c.dev("r", "a"), "up")
+	c.run("link", "set", c.dev("a", "r"), "netns", c.ns["a"])
+	require.NoError(t, c.in("a", c.ip, "addr", "add", "10.213.0.2/30", "dev", c.dev("a", "r")))
+	require.NoError(t, c.in("a", c.ip, "link", "set", c.dev("a", "r"), "up"))
+	// a–b on 10.213.1.0/30 and b–c on 10.213.2.0/30: emulated links.
+	for _, l := range []struct{ from, to, subnet string }{{"a", "b", "1"}, {"b", "c", "2"}} {
+		link, err := newEmuLink(c.dev(l.from, l.to), c.dev(l.to, l.from))
+		require.NoError(t, err)
+		t.Cleanup(func() { link.Close() })
+		c.links[l.from+l.to] = link
+		for i, side := range [][2]string{{l.from, l.to}, {l.to, l.from}} {
+			dev := c.dev(side[0], side[1])
+			c.run("link", "set", dev, "netns", c.ns[side[0]])
+			addr := fmt.Sprintf("10.213.%s.%d/30", l.subnet, i+1)
+			require.NoError(t, c.in(side[0], c.ip, "addr", "add", addr, "dev", dev))
+			require.NoError(t, c.in(side[0], c.ip, "link", "set", dev, "up"))
 		}
-		c.run("link", "set", c.dev(l.to, l.from), "netns", c.ns[l.to])
-		require.NoError(t, c.in(l.to, c.ip, "addr", "add", "10.213."+l.subnet+".2/30", "dev", c.dev(l.to, l.from)))
-		require.NoError(t, c.in(l.to, c.ip, "link", "set", c.dev(l.to, l.from), "up"))
-	}
-	// netem is a kernel module some kernels lack; tbf, always built in,
-	// then stands in for it with a slow, queueing link, and iptables'
-	// random drop for its loss (nothing stands in for reordering). The
-	// test says which it had.
-	c.netem = c.in("a", c.tc, "qdisc", "add", "dev", c.dev("a", "b"), "root", "netem", "delay", "1ms") == nil
-	if c.netem {
-		require.NoError(t, c.in("a", c.tc, "qdisc", "del", "dev", c.dev("a", "b"), "root"))
 	}
 	return c
 }
 
-// impair makes the link between ns and its peer through dev slow and, with
-// netem, lossy and reordering, in both directions.
-func (c *chaosNet) impair(from, to string) {
-	c.t.Helper()
-	for _, side := range [][2]string{{from, to}, {to, from}} {
-		dev := c.dev(side[0], side[1])
-		var err error
-		if c.netem {
-			err = c.in(side[0], c.tc, "qdisc", "replace", "dev", dev, "root", "netem",
-				"delay", "20ms", "5ms", "loss", "2%", "reorder", "10%", "50%", "rate", "200mbit")
-		} else {
-			err = c.in(side[0], c.tc, "qdisc", "replace", "dev", dev, "root", "tbf",
-				"rate", "100mbit", "burst", "64kb", "latency", "50ms")
-			if err == nil {
-				err = c.in(side[0], c.ipt, "-A", "INPUT", "-i", dev, "-m", "statistic",
-					"--mode", "random", "--probability", "0.02", "-j", "DROP")
-			}
-		}
-		require.NoError(c.t, err)
-	}
-}
+// impair makes the link between from and to slow, lossy and reordering,
+// in both directions.
+func (c *chaosNet) impair(from, to string) { c.links[from+to].impair() }
 
 // cut takes the link between from and to down (true) or up (false).
 func (c *chaosNet) cut(from, to string, down bool) {
@@ -173,14 +152,14 @@ func (c *chaosNet) waitIn(py, ns, addr string) {
 // in a line, a — b — c, with c holding the files and the test calling a,
 // and checks that queries and fetches either succeed with the right bytes
 // or fail with a clear error, with no file lost or half-written and no
-// descriptor leaked: over slow and lossy (and, where the kernel has
-// netem, reordering) links, with the b — c link cut in mid-transfer, and
-// with a partition healed later. It needs root, ip(8), tc(8) and
-// iptables(8); it skips without them, except in CI, where .ci/run
-// installs iproute2 and iptables and runs as root.
+// descriptor leaked: over links that delay packets by 20 ms, drop 1% of
+// them and send 10% ahead of the others (emuLink), with the b — c link cut in
+// mid-transfer, and with a partition healed later. It needs root, ip(8)
+// and TUN devices; it skips without root, except in CI, where .ci/run
+// installs iproute2 and runs as root.
 func TestChaosNetns(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts network namespaces and moves 96 MiB; not in -short")
+		t.Skip("starts network namespaces and moves 64 MiB; not in -short")
 	}
 	if os.Geteuid() != 0 {
 		if os.Getenv("CI") == "true" {
@@ -190,20 +169,22 @@ func TestChaosNetns(t *testing.T) {
 	}
 	py := python3(t)
 	cn := newChaosNet(t)
-	if cn.netem {
-		t.Log("links: netem delay 20ms±5ms, loss 2%, reordering 10%")
-	} else {
-		t.Log("links: this kernel has no sch_netem; tbf (100 mbit/s, 50 ms queue) and iptables (2% of packets dropped at random) stand in, without reordering")
-	}
+	defer func() {
+		for name, l := range cn.links {
+			t.Logf("link %s: %v", name, l)
+		}
+	}()
 	bin := testenv.Build(t, "./examples/node")
+	start := time.Now()
+	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
 	const secret = "chaos secret"
 	a := cn.startNode(bin, "a", "http://10.213.0.2:4242", secret)
 	b := cn.startNode(bin, "b", "http://10.213.1.2:4242", "b secret")
 	c := cn.startNode(bin, "c", "http://10.213.2.2:4242", "c secret")
 	small := []byte("across two hops\n")
 	require.NoError(t, os.WriteFile(filepath.Join(c.dir, "small.txt"), small, 0o644))
-	bigSum := writeRandomFile(t, filepath.Join(c.dir, "big.bin"), 32<<20)
-	cutSum := writeRandomFile(t, filepath.Join(c.dir, "cut.bin"), 64<<20)
+	bigSum := writeRandomFile(t, filepath.Join(c.dir, "big.bin"), 8<<20)
+	cutSum := writeRandomFile(t, filepath.Join(c.dir, "cut.bin"), 24<<20)
 
 	waitForPort(t, "10.213.0.2:4242")
 	cn.waitIn(py, "a", "10.213.1.2:4242")
@@ -242,6 +223,11 @@ func TestChaosNetns(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrUnhandled)
 	require.NoError(t, pa.Fetch(ctx, "big.bin", secret))
 	require.Equal(t, bigSum, hashFile(t, filepath.Join(a.dir, "big.bin")))
+	phase("over impaired links: queries and an 8 MiB fetch whole")
+	for name, l := range cn.links {
+		require.Positive(t, l.dropped.Load(), "link %s dropped nothing: %v", name, l)
+		require.Positive(t, l.reordered.Load(), "link %s reordered nothing: %v", name, l)
+	}
 
 	// The b — c link cut in mid-transfer: the fetch fails with an error
 	// (b's read from c stalls, b cuts its reply to a), and a holds
@@ -255,6 +241,7 @@ func TestChaosNetns(t *testing.T) {
 	t.Logf("fetch cut in mid-transfer: %v", err)
 	require.NoFileExists(t, filepath.Join(a.dir, "cut.bin"))
 	requireNoTemp(t, a.dir)
+	phase("a fetch cut in mid-transfer: an error, nothing left behind")
 
 	// The partition heals; b forgot c when it failed, so c is introduced
 	// again, as a program would; then the fetch succeeds whole.
@@ -262,6 +249,7 @@ func TestChaosNetns(t *testing.T) {
 	cn.pyHelloIn(py, "a", b.url, c.url)
 	require.NoError(t, pa.Fetch(ctx, "cut.bin", secret))
 	require.Equal(t, cutSum, hashFile(t, filepath.Join(a.dir, "cut.bin")))
+	phase("the partition healed: the 24 MiB fetch whole")
 
 	// A partition between a and b: a's call fails with a clear error,
 	// the files a has stay whole, and after healing a answers again.
@@ -271,8 +259,9 @@ func TestChaosNetns(t *testing.T) {
 	cn.cut("a", "b", false)
 	got, err = query("big.bin")
 	require.NoError(t, err)
-	require.Len(t, got, 32<<20)
+	require.Len(t, got, 8<<20)
 	require.Equal(t, bigSum, hashFile(t, filepath.Join(a.dir, "big.bin")))
+	phase("a partition between a and b: an error, then healed")
 
 	// No node holds more descriptors than it did before the chaos, once
 	// its connections have gone idle and been closed.
@@ -284,6 +273,7 @@ func TestChaosNetns(t *testing.T) {
 		}
 		require.LessOrEqual(t, n.fds(), fdsBefore[name]+4, "node %s holds descriptors it no longer needs", name)
 	}
+	phase("no descriptor held once connections went idle")
 }
 
 // waitForTemp waits until a fetch has begun writing a temporary file in
