@@ -59,7 +59,7 @@ type LocalDiscovery struct {
 
 	// MaxPeers bounds the peers reported each Every, and the peers
 	// remembered to hold each to one report each Every. If zero, it is
-	// 256.
+	// 256; it may be at most 4096.
 	MaxPeers int
 
 	// Every is the least time between two reports of one peer. If
@@ -80,6 +80,7 @@ type FoundPeer struct {
 
 const (
 	defaultLocalPeers = 256
+	maxLocalPeers     = 4096 // the queue's memory, about 60 bytes a peer
 	defaultLocalEvery = time.Minute
 	// maxFoundAddrs bounds the addresses of one announcement looked
 	// at: a host announces its few listen addresses.
@@ -98,8 +99,8 @@ func (d LocalDiscovery) check() error {
 	switch {
 	case d.Service != "" && !serviceName.MatchString(d.Service):
 		return fmt.Errorf("libp2p: LocalDiscovery.Service %q: not _name._udp (a name of 1 to 15 letters, digits and hyphens)", short(d.Service))
-	case d.MaxPeers < 0:
-		return errors.New("libp2p: LocalDiscovery.MaxPeers is negative")
+	case d.MaxPeers < 0 || d.MaxPeers > maxLocalPeers:
+		return fmt.Errorf("libp2p: LocalDiscovery.MaxPeers %d: not within 0 and %d", d.MaxPeers, maxLocalPeers)
 	case d.Every < 0:
 		return errors.New("libp2p: LocalDiscovery.Every is negative")
 	}

@@ -222,6 +222,7 @@ func TestLocalDiscoverySlowFound(t *testing.T) {
 }
 
 func TestLocalDiscoveryConfig(t *testing.T) {
+	require.NoError(t, LocalDiscovery{Found: ignore, MaxPeers: maxLocalPeers}.check())
 	for _, s := range []string{"", DefaultLocalService, "_p2p._udp", "_a._tcp", "_fp-test-123456._udp"} {
 		require.NoError(t, LocalDiscovery{Found: ignore, Service: s}.check(), s)
 	}
@@ -233,6 +234,7 @@ func TestLocalDiscoveryConfig(t *testing.T) {
 		{Found: ignore, Service: "_a b._udp"},
 		{Found: ignore, Service: "_a._udp.local"},
 		{Found: ignore, MaxPeers: -1},
+		{Found: ignore, MaxPeers: maxLocalPeers + 1},
 		{Found: ignore, Every: -time.Second},
 	} {
 		require.Error(t, d.check(), "%+v", d)
