@@ -28,6 +28,18 @@
 // read if it exists and made (an Ed25519 key, mode 0600) if not, so a
 // node keeps its peer id, and thus its URL, across restarts.
 //
+// # Local discovery
+//
+// With Config.LocalDiscovery, a host that serves a node announces its
+// addresses by mDNS, multicast on UDP port 5353 of the local network, and
+// calls the program's LocalDiscovery.Found with each host announced there
+// under the same service name: its URL, checked as Dial checks one, and
+// reported at most once a minute, from a bounded number of peers. The
+// program passes the URL to its node's Hello, marked with
+// transport.WithCallerAddr, so that the node adds the peer only once it
+// has answered. It is off by default, as it talks to every host on the
+// network.
+//
 // # Wire
 //
 // Each call is one HTTP/1.1 exchange of the filepeer XML-RPC protocol on a
@@ -47,10 +59,10 @@
 //
 // A host listens only where Listen is told, over TCP and QUIC, with Noise
 // or TLS 1.3 encryption and yamux multiplexing. It uses no relays, hole
-// punching, NAT port mapping, AutoNAT, mDNS or DHT, and knows no bootstrap
-// peers: it connects only to the peers whose URLs it dials and is
-// reached only by those who dial it. Config.ConnectionGater can narrow
-// that further.
+// punching, NAT port mapping, AutoNAT, mDNS (unless asked: see Local
+// discovery) or DHT, and knows no bootstrap peers: it connects only to
+// the peers whose URLs it dials and is reached only by those who dial it.
+// Config.ConnectionGater can narrow that further.
 //
 // Mux joins this transport and the XML-RPC one, so that a node serves and
 // dials both kinds of URL: a bridge between the book's Python nodes and

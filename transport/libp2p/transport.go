@@ -56,6 +56,12 @@ type Config struct {
 	// transport's fields of the same names do. Zero means their defaults
 	// (60s each); negative, no bound.
 	CallTimeout, StallTimeout time.Duration
+
+	// LocalDiscovery, if its Found is set, announces the host on the
+	// local network by mDNS once it serves a node, and reports the
+	// peers announced there (multicast on UDP port 5353: see
+	// LocalDiscovery). The zero value is off: no multicast at all.
+	LocalDiscovery LocalDiscovery
 }
 
 // Transport is a transport.Transport over libp2p: one host, with one
@@ -69,6 +75,8 @@ type Transport struct {
 	mu      sync.Mutex
 	serving *listener // guarded by mu
 	closed  bool      // guarded by mu
+
+	local *finder // nil without Config.LocalDiscovery
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -85,6 +93,9 @@ func New(cfg Config) (*Transport, error) {
 		if key, err = LoadOrCreateKey(cfg.KeyFile); err != nil {
 			return nil, err
 		}
+	}
+	if err := cfg.LocalDiscovery.check(); err != nil {
+		return nil, err
 	}
 	opts := []libp2p.Option{
 		// Listen only where Listen says.
@@ -116,7 +127,7 @@ func New(cfg Config) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("libp2p: start host: %w", err)
 	}
-	t := &Transport{h: h}
+	t := &Transport{h: h, local: newFinder(cfg.LocalDiscovery, h.ID())}
 	t.rt = &http.Transport{
 		Proxy:               nil,
 		DialContext:         t.dialStream,
@@ -182,6 +193,9 @@ func (t *Transport) Listen(url string, p transport.Peer) (io.Closer, error) {
 			break
 		}
 	}
+	if err := t.local.start(t.h); err != nil {
+		return nil, err
+	}
 	l := newListener(t, URL(got, t.h.ID()), p)
 	t.serving = l
 	return l, nil
@@ -220,7 +234,7 @@ func (t *Transport) Close() error {
 	t.closed = true
 	l := t.serving
 	t.mu.Unlock()
-	var errs []error
+	errs := []error{t.local.close()}
 	if l != nil {
 		errs = append(errs, l.Close())
 	}

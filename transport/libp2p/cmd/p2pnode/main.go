@@ -3,7 +3,7 @@
 // its identity in the key file, so its peer id survives restarts, and
 // serves DIR until interrupted. The secret comes from $FILEPEER_SECRET.
 //
-//	go run ./cmd/p2pnode -key node.key -dir files [-listen URL] [-http URL] [-join URL]...
+//	go run ./cmd/p2pnode -key node.key -dir files [-listen URL] [-http URL] [-join URL]... [-mdns]
 //
 // On two machines (say 192.0.2.7 and 192.0.2.8), each names its own
 // address; the second joins the first by the URL the first printed:
@@ -15,6 +15,12 @@
 // The firewall must let in TCP port 4001 (or UDP, for a …/udp/4001/quic-v1
 // address). A listen address must be one peers can dial: 0.0.0.0 is
 // refused.
+//
+// With -mdns the node also finds the nodes on its local network that run
+// with -mdns, and says hello to them (as a hello from the network: each
+// must answer a probe before it is added). It announces itself and asks by
+// multicast DNS, on UDP port 5353 of every interface that has multicast,
+// which the firewall must let in; it prints a line for each node found.
 package main
 
 import (
@@ -25,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/filepeer/peer"
@@ -58,6 +65,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	httpURL := fs.String("http", "", "also serve XML-RPC at this http:// URL, bridging the two networks")
 	var join urls
 	fs.Var(&join, "join", "URL of a peer to say hello to (repeatable)")
+	local := fs.Bool("mdns", false, "find the nodes on the local network by mDNS (multicast on UDP port 5353) and say hello to them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,7 +77,30 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case *dir == "":
 		return errors.New("-dir is required")
 	}
-	lt, err := p2p.New(p2p.Config{KeyFile: *key})
+	out = &lockedWriter{w: out}
+	// found is the node's once it has started; mDNS starts with it.
+	found := make(chan *peer.Node, 1)
+	cfg := p2p.Config{KeyFile: *key}
+	if *local {
+		cfg.LocalDiscovery.Found = func(ctx context.Context, f p2p.FoundPeer) {
+			var n *peer.Node
+			select {
+			case n = <-found:
+				found <- n
+			case <-ctx.Done():
+				return
+			}
+			fmt.Fprintln(out, "mdns: found", f.URL)
+			// A hello from the network: the node adds the peer once
+			// it has answered a probe.
+			said := "ok"
+			if err := n.Hello(transport.WithCallerAddr(ctx, f.Addr), f.URL); err != nil {
+				said = err.Error()
+			}
+			fmt.Fprintf(out, "mdns: hello %s: %s\n", f.URL, said)
+		}
+	}
+	lt, err := p2p.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -100,6 +131,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if *httpURL != "" {
 		fmt.Fprintln(out, "http:", n.URL())
 	}
+	found <- n // after the URLs, which come first in out
 	for _, u := range join {
 		if err := n.Hello(ctx, u); err != nil {
 			return fmt.Errorf("join %s: %w", u, err)
@@ -107,4 +139,17 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	}
 	<-ctx.Done()
 	return nil
+}
+
+// lockedWriter is a Writer safe for concurrent use: the mDNS reports and
+// the main goroutine both print.
+type lockedWriter struct {
+	mu sync.Mutex // guards w
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
