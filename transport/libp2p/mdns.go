@@ -26,9 +26,10 @@ const DefaultLocalService = "_filepeer._udp"
 // LocalDiscovery configures the finding of peers on the local network by
 // mDNS (multicast DNS, RFC 6762): from the first Listen until Close, the
 // host announces there the addresses it listens at, and tells the program
-// of the other hosts that announce theirs under the same service name. It sends and receives multicast UDP on port 5353 of
-// every network interface that is up and has multicast, so only a program
-// that asks for it does so. The zero value is off.
+// of the other hosts that announce theirs under the same service name. It
+// sends and receives multicast UDP on port 5353 of every network interface
+// that is up and has multicast, so only a program that asks for it does
+// so. The zero value is off.
 //
 // What the network says is hostile until checked: an announced address is
 // reported only if Dial would take its URL, and only if it is an IP
