@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+
+	"github.com/filepeer/peer/transport"
 )
 
 // The extension protocol: methods of filepeer's own, beyond the book's,
@@ -70,7 +72,7 @@ func (s server) Call(ctx context.Context, method string, args ...any) (any, erro
 		if len(args) != 1 {
 			return nil, fmt.Errorf("%s(url) takes 1 argument (%d given)", method, len(args))
 		}
-		url, err := stringArg(method, "url", args[0])
+		url, err := transport.StringArg(method, "url", args[0])
 		if err != nil {
 			return nil, err
 		}
@@ -113,13 +115,13 @@ func routedArgs(method, sig string, args []any, want int) (first string, history
 	if len(args) != want {
 		return "", nil, "", fmt.Errorf("%s(%s) takes %d arguments (%d given)", method, sig, want, len(args))
 	}
-	if first, err = stringArg(method, "argument 1", args[0]); err != nil {
+	if first, err = transport.StringArg(method, "argument 1", args[0]); err != nil {
 		return "", nil, "", err
 	}
-	if history, err = stringsArg(method, "history", args[1]); err != nil {
+	if history, err = transport.StringsArg(method, "history", args[1]); err != nil {
 		return "", nil, "", err
 	}
-	if id, err = stringArg(method, "id", args[2]); err != nil {
+	if id, err = transport.StringArg(method, "id", args[2]); err != nil {
 		return "", nil, "", err
 	}
 	if !validQueryID(id) {
@@ -131,10 +133,10 @@ func routedArgs(method, sig string, args []any, want int) (first string, history
 // nameAndHash checks the arguments that filepeer.pieces and
 // filepeer.range start with: a file's name and its contents' hash.
 func nameAndHash(method string, args []any) (name, hash string, err error) {
-	if name, err = stringArg(method, "name", args[0]); err != nil {
+	if name, err = transport.StringArg(method, "name", args[0]); err != nil {
 		return "", "", err
 	}
-	if hash, err = stringArg(method, "hash", args[1]); err != nil {
+	if hash, err = transport.StringArg(method, "hash", args[1]); err != nil {
 		return "", "", err
 	}
 	if !validHash(hash) {
@@ -154,28 +156,4 @@ func (s server) Open(ctx context.Context, method string, args ...any) (io.ReadCl
 		return nil, fmt.Errorf("method %q does not return file contents", method)
 	}
 	return body, nil
-}
-
-func stringArg(method, arg string, v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("%s: %s must be a string, not %T", method, arg, v)
-	}
-	return s, nil
-}
-
-func stringsArg(method, arg string, v any) ([]string, error) {
-	vals, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: %s must be an array of strings, not %T", method, arg, v)
-	}
-	ss := make([]string, len(vals))
-	for i, v := range vals {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s: %s must be an array of strings, not of %T", method, arg, v)
-		}
-		ss[i] = s
-	}
-	return ss, nil
 }

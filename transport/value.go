@@ -94,3 +94,56 @@ func wireArgs(args []any) ([]any, error) {
 	}
 	return out, nil
 }
+
+// StringArg returns argument arg of method, as a wire delivered it, if it
+// is a string, and otherwise an error that names the method, the argument
+// and the XML-RPC type it had: for a Peer's methods to check what a peer
+// sent before using it.
+func StringArg(method, arg string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("%s: %s must be a string, not %s", method, arg, typeName(v))
+	}
+	return s, nil
+}
+
+// StringsArg is StringArg for an argument that must be an array of
+// strings.
+func StringsArg(method, arg string, v any) ([]string, error) {
+	vals, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s must be an array of strings, not %s", method, arg, typeName(v))
+	}
+	ss := make([]string, len(vals))
+	for i, v := range vals {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: %s must be an array of strings, not of %s", method, arg, typeName(v))
+		}
+		ss[i] = s
+	}
+	return ss, nil
+}
+
+// typeName names a value's XML-RPC type, as a wire delivers it.
+func typeName(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case []byte:
+		return "base64"
+	case int64:
+		return "an int"
+	case bool:
+		return "a boolean"
+	case float64:
+		return "a double"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "a struct"
+	case nil:
+		return "nil"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -168,13 +168,13 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if len(params) < 1 || len(params) > 2 {
 			return argCount("query(name[, history])", 1, 2, len(params))
 		}
-		name, err := stringArg("query", "name", params[0])
+		name, err := transport.StringArg("query", "name", params[0])
 		if err != nil {
 			return err
 		}
 		var history []string
 		if len(params) == 2 {
-			if history, err = stringsArg("query", "history", params[1]); err != nil {
+			if history, err = transport.StringsArg("query", "history", params[1]); err != nil {
 				return err
 			}
 		}
@@ -188,7 +188,7 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if len(params) != 1 {
 			return argCount("hello(url)", 1, 1, len(params))
 		}
-		url, err := stringArg("hello", "url", params[0])
+		url, err := transport.StringArg("hello", "url", params[0])
 		if err != nil {
 			return err
 		}
@@ -201,11 +201,11 @@ func (h *xmlrpcHandler) dispatch(w http.ResponseWriter, r *http.Request, method 
 		if len(params) != 2 {
 			return argCount("fetch(name, secret)", 2, 2, len(params))
 		}
-		name, err := stringArg("fetch", "name", params[0])
+		name, err := transport.StringArg("fetch", "name", params[0])
 		if err != nil {
 			return err
 		}
-		secret, err := stringArg("fetch", "secret", params[1])
+		secret, err := transport.StringArg("fetch", "secret", params[1])
 		if err != nil {
 			return err
 		}
@@ -311,53 +311,6 @@ func argCount(sig string, lo, hi, got int) error {
 		return fmt.Errorf("%s takes %d arguments (%d given)", sig, lo, got)
 	}
 	return fmt.Errorf("%s takes %d to %d arguments (%d given)", sig, lo, hi, got)
-}
-
-func stringArg(method, arg string, v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("%s: %s must be a string, not %s", method, arg, typeName(v))
-	}
-	return s, nil
-}
-
-func stringsArg(method, arg string, v any) ([]string, error) {
-	vals, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%s: %s must be an array of strings, not %s", method, arg, typeName(v))
-	}
-	ss := make([]string, len(vals))
-	for i, v := range vals {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("%s: %s must be an array of strings, not of %s", method, arg, typeName(v))
-		}
-		ss[i] = s
-	}
-	return ss, nil
-}
-
-// typeName names a decoded value's XML-RPC type.
-func typeName(v any) string {
-	switch v.(type) {
-	case string:
-		return "a string"
-	case []byte:
-		return "base64"
-	case int64:
-		return "an int"
-	case bool:
-		return "a boolean"
-	case float64:
-		return "a double"
-	case []any:
-		return "an array"
-	case map[string]any:
-		return "a struct"
-	case nil:
-		return "nil"
-	}
-	return fmt.Sprintf("%T", v)
 }
 
 // writeXML sends a whole small document.
