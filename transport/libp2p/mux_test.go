@@ -1,7 +1,6 @@
 package libp2p_test
 
 import (
-	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -50,6 +49,6 @@ func TestMuxRefusals(t *testing.T) {
 	lb, err := mem.Listen("mem://b", peerStub{})
 	require.NoError(t, err, "mem://b was freed")
 	require.NoError(t, lb.Close())
-	require.NoError(t, l.(io.Closer).Close())
+	require.NoError(t, l.Close())
 	require.Empty(t, bt.URL())
 }
