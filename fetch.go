@@ -20,6 +20,7 @@ import (
 // ErrUnhandled. A file already in Dir is left as it is. Contents whose
 // holders announced a hash are checked against it (ErrHashMismatch), and
 // fetched from several holders at once; Download tells what a fetch did.
+// A name "sha256:<hex>" asks for contents by their hash (see Download).
 //
 // The file is written under a temporary name, synced, then linked into
 // place, so that Dir never holds a partial file and nothing already there
