@@ -197,6 +197,28 @@ func TestSearchByHashAsksRouterFirst(t *testing.T) {
 	require.Empty(t, confirmations(net.Trace(), "n0", net.MaxHistory()))
 }
 
+// A fetch by name searches by name, as ever, then asks the router, not
+// the network, for the holders of the contents it chose.
+func TestDownloadByNameAsksRouterForHolders(t *testing.T) {
+	r := newMemRouter()
+	net := peertest.Line(t, 6, peertest.Configure(r.configure))
+	hash := holders(t, net, "deep/file.bin", 3<<20, "n5")
+	ctx := fetchDeadline(t)
+	r.await(t, ctx, "mem://n5", hash, 1)
+
+	net.ResetTrace()
+	res, err := net.Node("n0").Peer().Download(ctx, "deep/file.bin", net.Node("n0").Secret())
+	require.NoError(t, err)
+	require.Equal(t, peer.Fetched, res.Status)
+	require.Equal(t, []string{"mem://n5"}, res.Holders)
+	require.Equal(t, hash, fileHash(t, filepath.Join(net.Node("n0").Dir(), "deep/file.bin")))
+	tr := net.Trace()
+	byHash := tr.Filter(func(c peertest.Call) bool { return c.Method == peertest.MethodSearch && c.Name == "sha256:"+hash })
+	require.Len(t, byHash, 1, "the holder alone is asked by hash\n%s", byHash)
+	require.Equal(t, confirmations(tr, "n0", net.MaxHistory()), byHash)
+	require.Len(t, tr.Filter(func(c peertest.Call) bool { return c.Method == peertest.MethodSearch }), 6, "five for the name, down the line, and one by hash")
+}
+
 // Download("sha256:<hex>") fetches contents by their hash alone, under
 // their nearest holder's name (the next one's if that name is taken), or
 // finds them already here; without a router it floods.

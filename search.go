@@ -98,7 +98,8 @@ func (s search) matchesName(name string) bool {
 // what it has; if ctx ends first, Search returns ctx's error.
 //
 // A node with a Config.Router asks it first for the holders of a
-// "sha256:<hex>" search, and asks each holder it names (at most 16)
+// "sha256:<hex>" search that starts here (one a peer passes on is
+// passed on as ever), and asks each holder it names (at most 16)
 // directly whether it holds those contents; if any does, the search
 // returns this node's own hits and theirs (one each, at one hop) and
 // floods nothing. Only if none does is the network searched as above.
