@@ -35,6 +35,10 @@ const maxBootstrap = 64
 // lookupConcurrency is how many hosts a lookup asks at once.
 const lookupConcurrency = 3
 
+// maxFound caps the holders FindHolders gathers, whatever its caller
+// asks, and so what the DHT's lookup keeps of what other hosts answer.
+const maxFound = 256
+
 // DHTConfig configures a DHT.
 type DHTConfig struct {
 	// Bootstrap are the libp2p URLs (with an address and a peer id) of
@@ -270,8 +274,8 @@ func (d *DHT) Provide(ctx context.Context, hash string) error {
 	return nil
 }
 
-// FindHolders returns the libp2p URLs of at most max hosts that announced
-// the contents of hash, this host's own left out: one URL each, at the
+// FindHolders returns the libp2p URLs of at most max (and at most 256)
+// hosts that announced the contents of hash, this host's own left out: one URL each, at the
 // first of its addresses that this transport can dial. It returns when
 // it has max, when the DHT's lookup ends, or when ctx ends, with what it
 // found.
@@ -283,6 +287,7 @@ func (d *DHT) FindHolders(ctx context.Context, hash string, max int) ([]string, 
 	if max <= 0 {
 		return nil, nil
 	}
+	max = min(max, maxFound)
 	ctx, leave, err := d.enter(ctx)
 	if err != nil {
 		return nil, err
