@@ -69,8 +69,9 @@ type DHTConfig struct {
 // The DHT trusts nothing it is told for the node: a holder it finds is
 // only a URL to ask (see filepeer.ContentRouter). Addresses that no
 // peer can have (unspecified, link-local, multicast, relayed, anything
-// but TCP or QUIC) are dropped from what the DHT learns, before the host
-// could dial them; Config.ConnectionGater narrows the rest. It keeps
+// but TCP or QUIC at an IP address: DNS names too) are dropped from
+// what the DHT learns, before the host could dial or resolve them;
+// Config.ConnectionGater narrows the rest. It keeps
 // its provider records in memory.
 type DHT struct {
 	t   *Transport
@@ -160,11 +161,13 @@ func NewDHT(t *Transport, cfg DHTConfig) (*DHT, error) {
 }
 
 // dialable keeps the addresses that a peer can have and this transport
-// dials: the DHT's filter on what it learns and announces.
+// dials, at an IP address: the DHT's filter on what it learns and
+// announces. DNS names are dropped too, so that no host of the DHT can
+// make this one look up a name of its choosing.
 func dialable(addrs []ma.Multiaddr) []ma.Multiaddr {
 	var out []ma.Multiaddr
 	for _, a := range addrs {
-		if len(a) > 0 && checkAddr(a) == nil {
+		if len(a) > 0 && checkAddr(a) == nil && (a[0].Protocol().Code == ma.P_IP4 || a[0].Protocol().Code == ma.P_IP6) {
 			out = append(out, a)
 		}
 	}
