@@ -208,7 +208,7 @@ type Config struct {
 
 	// ProvideInterval is how often the node announces each hash to
 	// Router again, so that the router's records of it do not expire. If
-	// zero, it is DefaultProvideInterval (12h).
+	// zero, it is DefaultProvideInterval (12h); it must not be negative.
 	ProvideInterval time.Duration
 }
 
