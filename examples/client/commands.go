@@ -154,6 +154,7 @@ func (c *client) do(ctx context.Context, line string) error {
 	case "exit", "quit":
 		return errExit
 	default:
+		//lint:ignore ST1005 the client prints it to its user, as a sentence
 		return fmt.Errorf("Unknown command %q; type help for the list.", cmd)
 	}
 	return nil
@@ -203,18 +204,13 @@ func (c *client) failure(cmd, name string, err error) error {
 		return errors.New("Couldn't find the file " + name) // the book's words
 	case errors.Is(err, peer.ErrAccessDenied):
 		// Our own secret is right, so the name itself was refused.
+		//lint:ignore ST1005 the client prints it to its user, as a sentence
 		return fmt.Errorf("Access denied: %q would lead out of %s.", name, c.dir)
 	case cmd == "fetch" && c.isDir(name):
+		//lint:ignore ST1005 the client prints it to its user, as a sentence
 		return fmt.Errorf("Can't fetch %s: %s holds a directory of that name.", name, c.dir)
 	}
 	return fmt.Errorf("%s %s: %s", cmd, name, cli.Reason(err))
-}
-
-// isLocal reports whether DIR holds a file name. The os.Root keeps a name
-// such as ../x from looking outside DIR.
-func (c *client) isLocal(name string) bool {
-	fi, err := c.root.Stat(name)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // isDir reports whether DIR holds a directory name, which no fetch can
@@ -270,6 +266,7 @@ func (c *client) hello(ctx context.Context, typed string) error {
 	pctx, cancel := context.WithTimeout(ctx, cli.ProbeTimeout)
 	defer cancel()
 	if err := c.node.Ping(pctx, url); err != nil {
+		//lint:ignore ST1005 the client prints it to its user, as a sentence
 		return fmt.Errorf("Peer %s is unreachable for now: %s", url, cli.Reason(err))
 	}
 	return nil

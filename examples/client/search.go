@@ -25,6 +25,7 @@ func (c *client) search(ctx context.Context, words string) error {
 	})
 	switch {
 	case errors.Is(err, peer.ErrBadSearch):
+		//lint:ignore ST1005 the client prints it to its user, as a sentence
 		return fmt.Errorf("Can't search for %s: %s.", printable(words), cli.Reason(err))
 	case err != nil:
 		return fmt.Errorf("search %s: %s", words, cli.Reason(err))
