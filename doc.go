@@ -24,7 +24,9 @@
 // Beyond the book, between nodes that speak filepeer's extension:
 // [Node.Search] finds every copy of a file on the network by name or
 // content hash; [Node.Download] fetches a file in verified pieces from
-// several holders at once, resuming an interrupted fetch; and from Start
+// several holders at once, resuming an interrupted fetch, by name or by
+// content hash; a [ContentRouter] (Config.Router: a DHT, say) finds the
+// holders of contents without a flood; and from Start
 // to Close a node pings its peers, finds new ones, says goodbye and keeps
 // its peers in Config.PeersFile ([Node.Peers] tells a front-end how each
 // is doing). A program can serve and call methods of its own

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -106,6 +107,17 @@ const (
 // checked against the hash all the same. A file no holder announced a
 // hash for is fetched as Fetch always did, with a query.
 //
+// A name of the form "sha256:<hex>" asks for contents by their hash
+// rather than for a name (so a file of Dir named so cannot be asked for
+// by its name): they are found with a search for that hash alone (see
+// Search: the Config.Router first, if the node has one) and saved under
+// the name their nearest holder gives them, checked as a peer's name
+// always is, or the next nearest's if a file of that name is in Dir
+// already; Download fails if every holder's name is taken. The result's
+// Name is the name given. If a file of Dir is known to have those
+// contents (hashed already: see Index), it is AlreadyHere, under its
+// name.
+//
 // On failure, the result says what is known (Name, and Size and Hash if
 // the holders were found).
 func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, error) {
@@ -126,6 +138,9 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 		return res, denied()
 	}
 	n.guesses.right(ctx)
+	if hash, ok := contentsName(name); ok {
+		return n.downloadContents(ctx, hash)
+	}
 	switch _, _, err := n.stat(name); {
 	case err == nil:
 		res.Status = AlreadyHere // not rewritten
@@ -156,7 +171,30 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 		n.log.Info("fetched, not verified", "name", name)
 		return res, nil
 	}
-	res, err = n.fetchVerified(ctx, name, src, meter)
+	return n.fetchAgain(ctx, name, src, meter)
+}
+
+// fetchAgain is fetchSources, tried once more if a node with a router
+// was sent wrong bytes: the holders the router named may all have been
+// liars, which the second search passes over, flooding if no other
+// holder is found.
+func (n *Node) fetchAgain(ctx context.Context, name string, src sources, meter *fetchMeter) (FetchResult, error) {
+	res, err := n.fetchSources(ctx, name, src, meter)
+	if err == nil || n.routing.router == nil || !errors.Is(err, ErrHashMismatch) || ctx.Err() != nil {
+		return res, err
+	}
+	again, serr := n.holdersOf(ctx, src.hash, src.size)
+	if serr != nil {
+		return res, err
+	}
+	n.log.Info("holders sent wrong bytes: fetching from others", "name", name, "hash", src.hash, "err", err)
+	return n.fetchSources(ctx, name, again, meter)
+}
+
+// fetchSources fetches the contents of src, verified, into name: in
+// pieces from its holders, or by query if none can be reached directly.
+func (n *Node) fetchSources(ctx context.Context, name string, src sources, meter *fetchMeter) (FetchResult, error) {
+	res, err := n.fetchVerified(ctx, name, src, meter)
 	if err != nil && relayable(ctx, err) {
 		// No holder could be reached directly (a search's hits come back
 		// along its path, as a query's file does, but pieces need a
@@ -275,23 +313,91 @@ func (n *Node) findHolders(ctx context.Context, name string) (sources, error) {
 		}
 		return src, nil
 	}
-	src.hash, src.size = best, choices[best].size
-	if hits, err = n.Search(ctx, "sha256:"+best); err != nil {
+	// If none is found now, the holders seen by name went between the
+	// two searches.
+	return n.holdersOf(ctx, best, choices[best].size)
+}
+
+// holdersOf searches for every holder of the contents of hash (asking
+// Config.Router first: see Search), of size bytes, or, for a size of -1,
+// of the size most of them announce (the nearest's, for a tie). Holders
+// that sent wrong bytes for those contents before are left out, and so
+// are hits whose URL no Hello would take. It fails with ErrUnhandled if
+// no holder is left.
+func (n *Node) holdersOf(ctx context.Context, hash string, size int64) (sources, error) {
+	src := sources{hash: hash, size: size}
+	hits, err := n.Search(ctx, "sha256:"+hash)
+	if err != nil {
 		return src, err
+	}
+	self := n.URL()
+	usable := func(h Hit) bool {
+		return h.Hash == hash && h.Peer != self && validName(h.Name) && !n.liars.has(hash, h.Peer) && checkPeerURL(h.Peer, n.policy) == nil
+	}
+	if size < 0 {
+		count := make(map[int64]int)
+		for _, h := range hits { // nearest first
+			if usable(h) {
+				count[h.Size]++
+				if c := count[h.Size]; src.size < 0 || c > count[src.size] {
+					src.size = h.Size
+				}
+			}
+		}
 	}
 	seen := make(map[string]bool)
 	for _, h := range hits {
-		if h.Hash != best || h.Size != src.size || h.Peer == self || seen[h.Peer] || !validName(h.Name) || n.liars.has(best, h.Peer) || checkPeerURL(h.Peer, n.policy) != nil {
+		if h.Size != src.size || seen[h.Peer] || !usable(h) {
 			continue
 		}
 		seen[h.Peer] = true
 		src.holders = append(src.holders, holder{url: h.Peer, name: h.Name})
 	}
 	if len(src.holders) == 0 {
-		// The holders seen by name went between the two searches.
+		if slices.ContainsFunc(hits, func(h Hit) bool { return h.Hash == hash && n.liars.has(hash, h.Peer) }) {
+			return src, fmt.Errorf("%w: every holder found sent wrong bytes before", ErrHashMismatch)
+		}
 		return src, unhandled()
 	}
 	return src, nil
+}
+
+// contentsName reports whether name asks Download for contents by their
+// hash, "sha256:<hex>", and returns the hash in lower case.
+func contentsName(name string) (string, bool) {
+	h, ok := strings.CutPrefix(name, "sha256:")
+	h = strings.ToLower(h)
+	return h, ok && validHash(h)
+}
+
+// downloadContents is Download of "sha256:<hash>": the contents of hash,
+// found by hash alone, saved under the name its nearest holder gives
+// them (the next nearest's if a file of that name is in Dir, and so on).
+func (n *Node) downloadContents(ctx context.Context, hash string) (FetchResult, error) {
+	res := FetchResult{Name: "sha256:" + hash, Size: -1}
+	if here := n.localHits(ctx, search{hash: hash}, 1); len(here) > 0 {
+		return FetchResult{Name: here[0].Name, Status: AlreadyHere, Size: here[0].Size}, nil
+	}
+	ctx, meter := n.bounds.meter(ctx)
+	defer meter.stop()
+	src, err := n.holdersOf(ctx, hash, -1)
+	if err != nil {
+		return res, fmt.Errorf("peer: fetch sha256:%s: %w", hash, fetchCause(ctx, err))
+	}
+	res.Size, res.Hash = src.size, hash
+	name := ""
+	for _, h := range src.holders {
+		_, _, err := n.stat(h.name)
+		if fi, serr := n.root.Stat(h.name); errors.Is(err, ErrUnhandled) && (serr != nil || !fi.IsDir()) {
+			name = h.name
+			break
+		}
+	}
+	if name == "" {
+		return res, fmt.Errorf("peer: fetch sha256:%s: every name its holders give it (%q first) is taken in Dir", hash, truncate(src.holders[0].name))
+	}
+	res.Name = name
+	return n.fetchAgain(ctx, name, src, meter)
 }
 
 // download is one verified fetch at work.

@@ -7,6 +7,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport"
@@ -75,4 +77,73 @@ func ExampleFault() {
 		fmt.Println(f.Code, errors.Is(err, peer.ErrUnhandled))
 	}
 	// Output: 100 true
+}
+
+// directory is a content router in memory, for the example: what one node
+// announces, the others find.
+type directory struct {
+	mu sync.Mutex
+	// guards holders
+	holders   map[string][]string
+	announced chan string
+}
+
+// entry is the directory as the node at url uses it.
+type entry struct {
+	d   *directory
+	url string
+}
+
+func (e entry) Provide(ctx context.Context, hash string) error {
+	e.d.mu.Lock()
+	e.d.holders[hash] = append(e.d.holders[hash], e.url)
+	e.d.mu.Unlock()
+	select {
+	case e.d.announced <- hash:
+	default:
+	}
+	return nil
+}
+
+func (e entry) FindHolders(ctx context.Context, hash string, max int) ([]string, error) {
+	e.d.mu.Lock()
+	defer e.d.mu.Unlock()
+	h := e.d.holders[hash]
+	return h[:min(len(h), max)], nil
+}
+
+// Two nodes that do not know each other share a content router: the
+// holder announces its file once hashed, and the other fetches it by
+// hash, from the holder the router names, with no flood.
+func ExampleContentRouter() {
+	ctx := context.Background()
+	net := transport.NewMemory()
+	d := &directory{holders: make(map[string][]string), announced: make(chan string, 1)}
+	var nodes []*peer.Node
+	var dirs []string
+	for _, url := range []string{"mem://a", "mem://c"} {
+		dir, _ := os.MkdirTemp("", "filepeer-example")
+		defer os.RemoveAll(dir)
+		dirs = append(dirs, dir)
+		n, err := peer.New(peer.Config{URL: url, Dir: dir, Secret: "s3cret", Transport: net, Router: entry{d, url}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer n.Close()
+		if err := n.Start(); err != nil {
+			log.Fatal(err)
+		}
+		nodes = append(nodes, n)
+	}
+	a, c := nodes[0], nodes[1]
+	p := filepath.Join(dirs[1], "song.txt")
+	os.WriteFile(p, []byte("la la la\n"), 0o644)
+	old := time.Now().Add(-time.Hour) // settled: a node hashes only files left alone
+	os.Chtimes(p, old, old)
+	c.Index(ctx)
+	hash := <-d.announced
+
+	res, err := a.Download(ctx, "sha256:"+hash, "s3cret")
+	fmt.Println(res.Status, res.Name, res.Holders, err)
+	// Output: fetched song.txt [mem://c] <nil>
 }

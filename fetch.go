@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"strings"
 )
 
@@ -20,6 +21,7 @@ import (
 // ErrUnhandled. A file already in Dir is left as it is. Contents whose
 // holders announced a hash are checked against it (ErrHashMismatch), and
 // fetched from several holders at once; Download tells what a fetch did.
+// A name "sha256:<hex>" asks for contents by their hash (see Download).
 //
 // The file is written under a temporary name, synced, then linked into
 // place, so that Dir never holds a partial file and nothing already there
@@ -79,8 +81,16 @@ func (n *Node) store(ctx context.Context, name string, body io.Reader, meter *fe
 
 // place gives the finished temporary file its name, unless a file of that
 // name appeared meanwhile: a regular one is kept and counts as fetched.
+// The directories of a name in a subdirectory are made if missing (a
+// holder's "music/song.ogg" goes to music/ here), inside Dir as every
+// write is.
 func (n *Node) place(tmp, name string) error {
 	err := n.root.Link(tmp, name)
+	if dir := path.Dir(name); errors.Is(err, fs.ErrNotExist) && dir != "." {
+		if err = n.root.MkdirAll(dir, 0o755); err == nil {
+			err = n.root.Link(tmp, name)
+		}
+	}
 	if errors.Is(err, fs.ErrExist) {
 		if fi, statErr := n.root.Lstat(name); statErr == nil && fi.Mode().IsRegular() {
 			return nil

@@ -85,8 +85,10 @@ func (b fetchBounds) meter(ctx context.Context) (context.Context, *fetchMeter) {
 	return ctx, m
 }
 
+// start starts the meter's window; a fetch that starts again (by query,
+// or from other holders) keeps the window going.
 func (m *fetchMeter) start() {
-	if m.window > 0 {
+	if m.window > 0 && m.timer == nil {
 		// Made stopped, then set going, so that check, which
 		// rearms it, never runs before m.timer is set.
 		m.timer = time.AfterFunc(time.Hour, m.check)

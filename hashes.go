@@ -66,7 +66,8 @@ func (h *hashes) lookup(name string, stamp filestamp.Stamp, fi fs.FileInfo) stri
 }
 
 // hash reads name and records its hash, if the file is the same version
-// after the read as before it, and settled.
+// after the read as before it, and settled; the hash is then announced
+// to the node's router, if it has one.
 func (h *hashes) hash(ctx context.Context, name string) {
 	f, err := h.n.root.Open(name)
 	if err != nil {
@@ -89,9 +90,11 @@ func (h *hashes) hash(ctx context.Context, name string) {
 	if after, err := f.Stat(); err != nil || !sameStamp(stamp, after) {
 		return // changed while it was read: hashed again when asked
 	}
+	hash := hex.EncodeToString(sum.Sum(nil))
 	h.mu.Lock()
-	h.byName[name] = hashed{stamp: stamp, hash: hex.EncodeToString(sum.Sum(nil))}
+	h.byName[name] = hashed{stamp: stamp, hash: hash}
 	h.mu.Unlock()
+	h.n.announce(hash)
 }
 
 // prune drops the hashes of files that are gone: keep says which names

@@ -196,6 +196,20 @@ type Config struct {
 	// no lock of the node held; calls may come from several goroutines at
 	// once, and it should return quickly.
 	OnPeer func(PeerEvent)
+
+	// Router, if not nil, finds holders of contents beyond the known
+	// peers (see ContentRouter): the node announces to it the hash of
+	// each file of Dir once it is hashed (Start has them hashed in the
+	// background), and a Search for "sha256:<hex>", or a Download of
+	// known contents, asks it first and floods the network only if no
+	// holder it names has the contents. If nil, there is no routing:
+	// searches flood, as ever.
+	Router ContentRouter
+
+	// ProvideInterval is how often the node announces each hash to
+	// Router again, so that the router's records of it do not expire. If
+	// zero, it is DefaultProvideInterval (12h); it must not be negative.
+	ProvideInterval time.Duration
 }
 
 // Node is a peer of the file-sharing network: it serves the files of its
@@ -230,6 +244,7 @@ type Node struct {
 	bounds     fetchBounds
 	living             // pings, discovery, leaving, PeersFile, OnPeer: liveness.go
 	methods    methods // the program's own remote methods: methods.go
+	routing    routing // announcing to Config.Router: routing.go
 
 	// ctx is done when the node closes; it ends the node's in-flight work.
 	ctx    context.Context
@@ -272,6 +287,9 @@ func New(cfg Config) (*Node, error) {
 	if err := checkLiving(cfg); err != nil {
 		return nil, err
 	}
+	if err := checkRouting(cfg); err != nil {
+		return nil, err
+	}
 	root, err := os.OpenRoot(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("peer: shared directory: %w", err)
@@ -307,6 +325,7 @@ func New(cfg Config) (*Node, error) {
 	n.seen = newSeenQueries(n.queryTime)
 	n.probes = newWorkQueue(n, probesAtOnce, probesWaiting, n.probe)
 	n.hashes = newHashes(n)
+	n.configureRouting(cfg)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.served = context.WithValue(n.ctx, servedKey{}, n)
 	n.http = xmlrpc.NewHandler(server{n})
@@ -326,13 +345,15 @@ func (n *Node) URL() string {
 // files older than Config.PartialTTL; younger ones are kept for a later
 // fetch to resume from), then says
 // hello to the peers of Config.PeersFile and starts the node's background
-// work (pings, discovery: see liveness.go), which Close ends. A node
+// work (pings, discovery: see liveness.go; announcing its files to
+// Config.Router: see routing.go), which Close ends. A node
 // starts once.
 func (n *Node) Start() error {
 	if err := n.start(); err != nil {
 		return err
 	}
 	n.awaken()
+	n.startRouting()
 	return nil
 }
 

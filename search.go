@@ -96,6 +96,13 @@ func (s search) matchesName(name string) bool {
 // found by its hash only once it is. A search ends when every peer has
 // answered, at Config.MaxHits hits, or after Config.QueryTimeout, with
 // what it has; if ctx ends first, Search returns ctx's error.
+//
+// A node with a Config.Router asks it first for the holders of a
+// "sha256:<hex>" search that starts here (one a peer passes on is
+// passed on as ever), and asks each holder it names (at most 16)
+// directly whether it holds those contents; if any does, the search
+// returns this node's own hits and theirs (one each, at one hop) and
+// floods nothing. Only if none does is the network searched as above.
 func (n *Node) Search(ctx context.Context, query string) ([]Hit, error) {
 	var set hitSet
 	if err := n.searchEach(ctx, query, func(h Hit) { set.add(h) }); err != nil {
@@ -136,10 +143,8 @@ func (n *Node) searchEach(ctx context.Context, query string, fn func(Hit)) error
 	if release != nil {
 		defer release()
 	}
-	id := newQueryID()
-	n.seen.handle(id, 0)
 	count := 0
-	n.search(ctx, s, nil, id, n.maxHits, func(hits []Hit) bool {
+	emit := func(hits []Hit) bool {
 		for _, h := range hits {
 			if count >= n.maxHits {
 				return false
@@ -148,7 +153,19 @@ func (n *Node) searchEach(ctx context.Context, query string, fn func(Hit)) error
 			fn(h)
 		}
 		return count < n.maxHits
-	})
+	}
+	if s.hash != "" {
+		if routed := n.routedHits(ctx, s.hash); len(routed) > 0 {
+			// The router's holders, checked: no flood.
+			if emit(n.localHits(ctx, s, n.maxHits)) {
+				emit(routed)
+			}
+			return ctx.Err()
+		}
+	}
+	id := newQueryID()
+	n.seen.handle(id, 0)
+	n.search(ctx, s, nil, id, n.maxHits, emit)
 	return ctx.Err()
 }
 

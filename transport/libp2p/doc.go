@@ -59,10 +59,20 @@
 //
 // A host listens only where Listen is told, over TCP and QUIC, with Noise
 // or TLS 1.3 encryption and yamux multiplexing. It uses no relays, hole
-// punching, NAT port mapping, AutoNAT, mDNS (unless asked: see Local
-// discovery) or DHT, and knows no bootstrap peers: it connects only to
-// the peers whose URLs it dials and is reached only by those who dial it.
+// punching, NAT port mapping or AutoNAT, and knows no bootstrap peers: it
+// connects only to the peers whose URLs it dials (and, with a DHT, to the
+// DHT's hosts; with LocalDiscovery, to the hosts found on the LAN, see
+// Local discovery) and is reached only by those who dial it.
 // Config.ConnectionGater can narrow that further.
+//
+// # Content routing
+//
+// NewDHT adds, if a program wants it, a Kademlia DHT of filepeer's own
+// (protocol /filepeer/kad/1.0.0, apart from the public IPFS DHT), joined
+// by the bootstrap URLs it is given: a DHT is a peer.ContentRouter, so a
+// node with it as Config.Router announces the hashes of its files there
+// and asks it for the holders of contents before flooding. The host then
+// also connects to the DHT's hosts that its lookups lead to.
 //
 // Mux joins this transport and the XML-RPC one, so that a node serves and
 // dials both kinds of URL: a bridge between the book's Python nodes and

@@ -3,7 +3,7 @@
 // its identity in the key file, so its peer id survives restarts, and
 // serves DIR until interrupted. The secret comes from $FILEPEER_SECRET.
 //
-//	go run ./cmd/p2pnode -key node.key -dir files [-listen URL] [-http URL] [-join URL]... [-mdns]
+//	go run ./cmd/p2pnode -key node.key -dir files [-listen URL] [-http URL] [-dht] [-join URL]... [-mdns]
 //
 // On two machines (say 192.0.2.7 and 192.0.2.8), each names its own
 // address; the second joins the first by the URL the first printed:
@@ -11,6 +11,13 @@
 //	p2pnode -key a.key -dir files -listen libp2p:///ip4/192.0.2.7/tcp/4001
 //	p2pnode -key b.key -dir files -listen libp2p:///ip4/192.0.2.8/tcp/4001 \
 //	    -join libp2p:///ip4/192.0.2.7/tcp/4001/p2p/12D3KooW…
+//
+// With -dht, the node announces the hashes of its files in filepeer's
+// Kademlia DHT (a DHT of filepeer's hosts alone, apart from the public
+// IPFS one), which it joins by the libp2p -join URLs, and a fetch of
+// known contents (a name "sha256:<hex>") asks it for holders before
+// flooding the network: a client's fetch of "sha256:<hex>" (over -http,
+// say) brings those contents under their holder's name.
 //
 // The firewall must let in TCP port 4001 (or UDP, for a …/udp/4001/quic-v1
 // address). A listen address must be one peers can dial: 0.0.0.0 is
@@ -31,6 +38,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -63,6 +71,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	dir := fs.String("dir", "", "shared directory; required")
 	listen := fs.String("listen", "libp2p:///ip4/127.0.0.1/tcp/4001", "libp2p URL to listen at")
 	httpURL := fs.String("http", "", "also serve XML-RPC at this http:// URL, bridging the two networks")
+	useDHT := fs.Bool("dht", false, "announce the files' hashes in filepeer's DHT (protocol /filepeer/kad/1.0.0), joined by the libp2p -join URLs, and ask it for holders before flooding")
 	var join urls
 	fs.Var(&join, "join", "URL of a peer to say hello to (repeatable)")
 	local := fs.Bool("mdns", false, "find the nodes on the local network by mDNS (multicast on UDP port 5353) and say hello to them")
@@ -119,11 +128,32 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		}
 		tr, url = mux, *httpURL
 	}
-	n, err := peer.New(peer.Config{URL: url, Dir: *dir, Secret: getenv("FILEPEER_SECRET"), Transport: tr})
+	ncfg := peer.Config{URL: url, Dir: *dir, Secret: getenv("FILEPEER_SECRET"), Transport: tr}
+	var dht *p2p.DHT
+	if *useDHT {
+		var boot []string
+		for _, u := range join {
+			if strings.HasPrefix(u, p2p.Scheme+":") {
+				boot = append(boot, u)
+			}
+		}
+		if dht, err = p2p.NewDHT(lt, p2p.DHTConfig{Bootstrap: boot}); err != nil {
+			return err
+		}
+		defer dht.Close() // after the node's Close, before the host's
+		ncfg.Router = dht
+	}
+	n, err := peer.New(ncfg)
 	if err != nil {
 		return err
 	}
 	defer n.Close()
+	if dht != nil {
+		// Before Start, so that the first announcements find peers.
+		if err := dht.Bootstrap(ctx); err != nil {
+			return err
+		}
+	}
 	if err := n.Start(); err != nil {
 		return err
 	}

@@ -3,15 +3,20 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -73,4 +78,32 @@ func TestBadFlags(t *testing.T) {
 		err := run(context.Background(), args, io.Discard, func(string) string { return "" })
 		require.Error(t, err, args)
 	}
+}
+
+// With -dht, a node joined by the DHT fetches contents by their hash
+// for a client: the file comes under its holder's name.
+func TestDHTFetchByHash(t *testing.T) {
+	dir := t.TempDir()
+	filesA, filesB := t.TempDir(), t.TempDir()
+	body := []byte("contents found by their hash")
+	p := filepath.Join(filesB, "found.txt")
+	require.NoError(t, os.WriteFile(p, body, 0o644))
+	old := time.Now().Add(-time.Hour)
+	require.NoError(t, os.Chtimes(p, old, old))
+	httpA := "http://" + freePort(t)
+	a := start(t, 2, "-key", filepath.Join(dir, "a.key"), "-dir", filesA, "-dht", "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-http", httpA)
+	aP2P := strings.TrimPrefix(a[0], "libp2p: ")
+	start(t, 1, "-key", filepath.Join(dir, "b.key"), "-dir", filesB, "-dht", "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-join", aP2P)
+
+	sum := sha256.Sum256(body)
+	xr := xmlrpc.New(xmlrpc.Config{})
+	defer xr.Close()
+	c, err := xr.Dial(httpA)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, c.Fetch(ctx, "sha256:"+hex.EncodeToString(sum[:]), "s3cret"))
+	got, err := os.ReadFile(filepath.Join(filesA, "found.txt"))
+	require.NoError(t, err)
+	require.Equal(t, body, got)
 }
