@@ -386,6 +386,9 @@ func writeXML(w http.ResponseWriter, doc []byte) {
 // parallel, if not nil, rations copyParallel: a reply that cannot take a
 // token from it streams through small buffers instead.
 func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
+	if e := encodedOf(body); e != nil {
+		return sendEncoded(w, e)
+	}
 	text, length := false, int64(-1) // length: of the encoded contents, if known
 	switch b := body.(type) {
 	case transport.Texter:
@@ -418,18 +421,24 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 		}
 		body = &exactReader{r: rs, left: size}
 	}
-	open, close := replyHeaders(w, text, length)
-	// The reply streams through buffers of streamChunk: a reply the
-	// client stops reading holds only those until it is cut off.
-	out := getBuf(streamPool, streamChunk)
-	defer putBuf(streamPool, out)
 	in := getBuf(streamPool, streamChunk)
 	defer putBuf(streamPool, in)
-	*out = append(append((*out)[:0], replyHead...), open...)
 	var enc encoder = &textEncoder{r: body, in: *in}
 	if !text {
 		enc = &base64Encoder{r: body, in: (*in)[:len(*in)/4*3]}
 	}
+	return sendStream(w, enc, text, length)
+}
+
+// sendStream sends the reply of what enc encodes, text or base64, length
+// bytes long encoded (-1: unknown). The reply streams through a buffer of
+// streamChunk: a reply the client stops reading holds only that until it
+// is cut off.
+func sendStream(w http.ResponseWriter, enc encoder, text bool, length int64) error {
+	open, close := replyHeaders(w, text, length)
+	out := getBuf(streamPool, streamChunk)
+	defer putBuf(streamPool, out)
+	*out = append(append((*out)[:0], replyHead...), open...)
 	if err := copyEncoded(w, enc, out); err != nil {
 		return err
 	}
@@ -438,6 +447,38 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 	*out = append(append(*out, close...), replyTail...)
 	_, err := w.Write(*out)
 	return err
+}
+
+// encodedOf returns the body within body (body itself, or one it wraps,
+// found by Unwrap) that hands its contents over encoded as this package
+// sends them, or nil.
+func encodedOf(body io.Reader) transport.Encoded {
+	for range maxUnwrap {
+		if e, ok := body.(transport.Encoded); ok {
+			if enc := e.Encoding(); enc == EncodingText || enc == EncodingBase64 {
+				return e
+			}
+			return nil
+		}
+		u, ok := body.(interface{ Unwrap() io.ReadCloser })
+		if !ok {
+			return nil
+		}
+		body = u.Unwrap()
+	}
+	return nil
+}
+
+// maxUnwrap bounds how many wrappers encodedOf looks through: a relay's
+// body is a relay's (in a node that passes a query on) around a client's.
+const maxUnwrap = 8
+
+// sendEncoded sends the contents of e, which come in the encoding the
+// reply carries them in, as they are: checked as they are read (see
+// passthrough.go), so that a peer's bad bytes fail the reply as a decode
+// would have, but neither decoded nor encoded again.
+func sendEncoded(w http.ResponseWriter, e transport.Encoded) error {
+	return sendStream(w, &copyEncoder{r: e.Encoded()}, e.Encoding() == EncodingText, -1)
 }
 
 // replyHeaders sets the headers of a reply of file contents, encoded
