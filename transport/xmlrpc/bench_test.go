@@ -332,3 +332,60 @@ func BenchmarkFileReply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRelay measures a 16 MiB settled file relayed one hop: a node
+// serving it from disk, a relay in front of it and a raw HTTP client that
+// counts the reply's bytes and decodes nothing, as go run ./bench has it.
+// The relay passes the reply through (pass) or decodes it and encodes it
+// again (decode), as relays did before pass-through.
+func BenchmarkRelay(b *testing.B) {
+	dir := b.TempDir()
+	bin := make([]byte, 16<<20)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range bin {
+		bin[i] = byte(r.Uint32())
+	}
+	line := func(s string) []byte { return bytes.Repeat([]byte(s), 16<<20/len(s)) }
+	files := map[string][]byte{
+		"plain":  line("the quick brown fox jumps over the lazy dog\n"),
+		"text":   line("the quick brown fox jumps over the lazy dog & friends <again>\n"),
+		"binary": bin,
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, name := range []string{"plain", "text", "binary"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, files[name], 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			b.Fatal(err)
+		}
+		source := httptest.NewServer(newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
+			return os.Open(path)
+		}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout))
+		call, err := encodeCall("query", name, []string{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []string{"pass", "decode"} {
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				url, _ := relayOf(b, source.URL, Config{}, mode == "decode")
+				client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+				defer client.CloseIdleConnections()
+				b.SetBytes(int64(len(files[name])))
+				for b.Loop() {
+					resp, err := client.Post(url+"/RPC2", "text/xml", bytes.NewReader(call))
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK || n < int64(len(files[name])) {
+						b.Fatal(n, resp.StatusCode, err)
+					}
+				}
+			})
+		}
+		source.Close()
+	}
+}

@@ -9,9 +9,8 @@ package xmlrpc
 // it. A check that fails is an error of the read, as a decode's is.
 
 import (
-	"encoding/binary"
+	"bytes"
 	"io"
-	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -93,20 +92,8 @@ func (d *xmlDecoder) readEscaped(p []byte) (n int, err error) {
 // the vectorised checks of validText: a check of the whole buffer before
 // each stop made text with a raw CR on every line quadratic.
 func canonicalRun(buf []byte) (n, refused int) {
-	i := 0
-	for {
-		i = nextStop(buf, i)
-		if i == len(buf) || buf[i] != '&' {
-			break
-		}
-		k := canonicalEntity(buf[i:])
-		if k == 0 {
-			break
-		}
-		i += k
-	}
-	end := i
-	if i == len(buf) {
+	end := canonicalPrefix(buf)
+	if end == len(buf) {
 		end -= incompleteTail(buf)
 	}
 	if !validText(buf[:end]) {
@@ -115,25 +102,45 @@ func canonicalRun(buf []byte) (n, refused int) {
 	return end, 0
 }
 
-// nextStop returns the index of the first '&', '<', '>' or CR in b from
-// i, or len(b).
-func nextStop(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		// The first flag is exact; flags after it may be false alarms.
-		w := binary.LittleEndian.Uint64(b[i:])
-		a, l, g, r := w^('&'*lo8), w^('<'*lo8), w^('>'*lo8), w^('\r'*lo8)
-		if m := ((a-lo8)&^a | (l-lo8)&^l | (g-lo8)&^g | (r-lo8)&^r) & hi8; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
+// canonicalPrefix returns the index of the first '<', '>', CR, or '&' that
+// does not start one of the four entities, in b, or len(b). It looks a
+// window at a time for the three that canonical text lacks
+// (bytes.IndexByte, vectorised), then hops from '&' to '&' before the
+// first of them. The window bounds the work before a stop when stops come
+// often, as a raw CR on every line does.
+func canonicalPrefix(b []byte) int {
+	for i := 0; i < len(b); {
+		w := b[i:min(len(b), i+stopWindow)]
+		end := len(w)
+		for _, c := range [...]byte{'<', '>', '\r'} {
+			if k := bytes.IndexByte(w[:end], c); k >= 0 {
+				end = k
+			}
 		}
-	}
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '&', '<', '>', '\r':
-			return i
+		j := 0
+		for j < end {
+			k := bytes.IndexByte(w[j:end], '&')
+			if k < 0 {
+				j = end
+				break
+			}
+			j += k
+			e := canonicalEntity(b[i+j:])
+			if e == 0 {
+				return i + j
+			}
+			j += e // may pass the window's end, not end itself
 		}
+		if end < len(w) {
+			return i + end
+		}
+		i += j
 	}
-	return i
+	return len(b)
 }
+
+// stopWindow is how much of the text canonicalPrefix looks at a time.
+const stopWindow = 4 << 10
 
 // canonicalEntity returns the length of the entity that starts b if it is
 // one appendEscaped writes, or 0.

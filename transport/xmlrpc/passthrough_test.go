@@ -259,7 +259,7 @@ func (r decodedRelay) IsText() bool { return r.text }
 // relayOf serves, on loopback, a relay of the reply doc that the server
 // upstream sends: by pass-through, or by decoding if decode. It returns
 // the relay's URL and its count of reads of the decoded body.
-func relayOf(t *testing.T, upstream string, cfg Config, decode bool) (string, *atomic.Int64) {
+func relayOf(t testing.TB, upstream string, cfg Config, decode bool) (string, *atomic.Int64) {
 	t.Helper()
 	up := New(cfg)
 	t.Cleanup(func() { up.Close() })
