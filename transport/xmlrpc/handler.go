@@ -432,8 +432,8 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 
 // sendStream sends the reply of what enc encodes, text or base64, length
 // bytes long encoded (-1: unknown). The reply streams through a buffer of
-// streamChunk: a reply the client stops reading holds only that until it
-// is cut off.
+// streamChunk (ioChunk for a relay's): a reply the client stops reading
+// holds only that, and what enc holds, until it is cut off.
 func sendStream(w http.ResponseWriter, enc encoder, text bool, length int64) error {
 	open, close := replyHeaders(w, text, length)
 	pool, size := streamPool, streamChunk
@@ -441,8 +441,9 @@ func sendStream(w http.ResponseWriter, enc encoder, text bool, length int64) err
 		// A relay's reply goes in writes of ioChunk, the size of the
 		// client's buffer it comes from: 16 MiB of plain text relayed
 		// took 28% longer in writes of streamChunk (BenchmarkRelay
-		// plain/pass, 490 MB/s against 620-645). It replaces the two
-		// buffers of streamChunk that encoding takes.
+		// plain/pass, 490 MB/s against 620-645). A stalled relay
+		// thus holds 32 KiB more than one that encodes, whose two
+		// buffers are of streamChunk, beside the client's ioChunk.
 		pool, size = outPool, ioChunk
 	}
 	out := getBuf(pool, size)
