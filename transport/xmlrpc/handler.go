@@ -31,7 +31,11 @@ import (
 // A query's reply is sent as text if the whole file is text, so a file is
 // read once to find out before it is sent; for an *os.File of 1 MiB or
 // more that has been left alone for two seconds, the handler remembers the
-// answer until the file changes (a new inode, size, mtime or ctime).
+// answer until the file changes (a new inode, size, mtime or ctime). A
+// body that hands its contents over in one of this package's encodings
+// (transport.Encoded; a reply relayed from another node, found through
+// the relay's Unwrap) is copied through, checked as it passes, rather
+// than decoded and encoded again.
 //
 // Mount it in a server of your own to add TLS or share a port; give that
 // server a ReadHeaderTimeout and a ReadTimeout, but no WriteTimeout, as a
