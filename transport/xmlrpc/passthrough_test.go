@@ -55,7 +55,8 @@ func readReply(doc []byte, encoded bool, bufSize, step int) (text bool, b []byte
 
 // checkPassThrough is the pass-through's contract, for one document: its
 // encoded contents are exactly the decoded ones encoded again, as this
-// package encodes them, or both fail.
+// package encodes them, or both fail; and a reply of them decodes as doc
+// does.
 func checkPassThrough(t *testing.T, doc []byte) {
 	text, want, werr := readReply(doc, false, 64<<10, 32<<10)
 	for _, read := range []struct{ buf, step int }{{64 << 10, 32 << 10}, {16, 1}, {16, 7}, {64, 100}} {
@@ -64,13 +65,19 @@ func checkPassThrough(t *testing.T, doc []byte) {
 		if werr != nil {
 			continue
 		}
+		relayed := base64Reply(string(got))
 		if text {
 			esc, _, err := appendEscaped(nil, want, true)
 			require.NoError(t, err)
 			require.Equal(t, string(esc), string(got), "%q", doc)
+			relayed = stringReply(string(got))
 		} else {
 			require.Equal(t, base64.StdEncoding.EncodeToString(want), string(got), "%q", doc)
 		}
+		// What a relay sends on decodes as the peer's reply does.
+		_, again, err := readReply(relayed, false, 64<<10, 32<<10)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(again), "%q", doc)
 	}
 }
 
