@@ -175,7 +175,9 @@ func (n *Node) ask(ctx context.Context, url, name string, history []string, id s
 
 // relay wraps a body received from a peer so that closing it releases the
 // context it streams under. It keeps the body's Texter, so that text stays
-// text when a transport passes it on.
+// text when a transport passes it on, and lets a transport reach the body
+// within (Unwrap), to copy a peer's encoded reply through
+// (transport.Encoded).
 func relay(body io.ReadCloser, release func()) io.ReadCloser {
 	r := &relayBody{ReadCloser: body, release: release}
 	if t, ok := body.(transport.Texter); ok {
@@ -189,6 +191,9 @@ type relayBody struct {
 	release func()
 	once    sync.Once
 }
+
+// Unwrap returns the body within, which relayBody reads unchanged.
+func (r *relayBody) Unwrap() io.ReadCloser { return r.ReadCloser }
 
 func (r *relayBody) Close() error {
 	err := r.ReadCloser.Close()

@@ -103,6 +103,35 @@ func TestFetchEndlessReplyBounded(t *testing.T) {
 	require.Empty(t, n.files(t))
 }
 
+// TestFetchThroughARelayBounded checks the endless reply and the gzip
+// bomb one hop away: the Go node between passes the reply through
+// without decoding it, and the fetch still stops at its own cap, leaving
+// nothing in Dir.
+func TestFetchThroughARelayBounded(t *testing.T) {
+	for name, reply := range map[string]func(w http.ResponseWriter, r *http.Request){
+		"endless": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, replyHead)
+			flood(w, r, 256<<20)
+		},
+		"gzip bomb": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "gzip")
+			zw, _ := gzip.NewWriterLevel(w, gzip.BestCompression)
+			io.WriteString(zw, replyHead)
+			flood(zw, r, 256<<20)
+			zw.Close()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			relay := fetchFrom(t, hostilePeer(t, reply))
+			n := fetchFrom(t, relay.URL(), func(c *peer.Config) { c.MaxFetchBytes = 4 << 20 })
+			err := n.Fetch(context.Background(), "far.txt", n.secret)
+			require.ErrorIs(t, err, peer.ErrFetchTooLarge)
+			require.Empty(t, n.files(t))
+			require.Empty(t, relay.files(t))
+		})
+	}
+}
+
 // TestFetchDripEnds checks the row of a peer sending a byte at a
 // time, never silent long enough for the stall timeout: the fetch ends
 // once a window brings less than the rate floor. The peer gives up after

@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -42,15 +43,17 @@ import (
 func main() {
 	serve := flag.String("serve", "", "internal: run as a child server of this `kind` (go, ceiling)")
 	quick := flag.Bool("quick", false, "fewer rounds: a smoke run, not a measurement")
+	only := flag.String("only", "", "measure only the rows whose names contain one of these comma-separated `words` (say \"relay,clients\")")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: go run ./bench [-quick]")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: go run ./bench [-quick] [-only words]")
+		fmt.Fprintln(flag.CommandLine.Output(), "$FILEPEER_BENCH_CPUPROFILE=FILE has the Go nodes' process write its CPU profile to FILE")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
 	var err error
 	switch *serve {
 	case "":
-		err = run(*quick)
+		err = run(*quick, *only)
 	case "go":
 		err = serveGo(flag.Args())
 	case "ceiling":
@@ -69,7 +72,7 @@ func main() {
 // clients concurrent clients making perClient calls each.
 type rounds struct{ n, small, chain, big, clients, perClient int }
 
-func run(quick bool) error {
+func run(quick bool, only string) error {
 	r := rounds{n: 7, small: 400, chain: 60, big: 2, clients: 16, perClient: 80}
 	if quick {
 		r = rounds{n: 1, small: 200, chain: 30, big: 1, clients: 16, perClient: 40}
@@ -218,6 +221,9 @@ func run(quick bool) error {
 		col.res = map[string]float64{}
 	}
 	for _, m := range measures {
+		if !wanted(m.name, only) {
+			continue
+		}
 		samples := map[*column][]float64{}
 		for range r.n {
 			for _, col := range cols {
@@ -246,6 +252,9 @@ func run(quick bool) error {
 	fmt.Fprintln(w, head)
 	for _, m := range []string{"small µs", "chain µs", "text MB/s", "plain MB/s", "binary MB/s", "fresh text MB/s",
 		"relay text MB/s", "relay plain MB/s", "relay binary MB/s", "16 clients calls/s", "errors"} {
+		if !wanted(m, only) && m != "errors" {
+			continue
+		}
 		line := m + "\t"
 		for _, col := range cols {
 			line += format(col.res[m]) + "\t"
@@ -262,6 +271,19 @@ func run(quick bool) error {
 	fmt.Println("MB/s: 16 MiB replies (text: an entity every 20 bytes; plain: nothing to escape; fresh: text written")
 	fmt.Println("a moment ago; relay: from the next node, one hop); a failed transfer shows 0.")
 	return nil
+}
+
+// wanted reports whether the row name is among those -only asks for.
+func wanted(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for w := range strings.SplitSeq(only, ",") {
+		if w != "" && strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }
 
 func median(v []float64) float64 {
@@ -580,6 +602,17 @@ func serveGo(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if path := os.Getenv("FILEPEER_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	for i := 0; i < len(args); i += 2 {
 		n, err := peer.New(peer.Config{URL: args[i], Dir: args[i+1], Secret: "bench-secret"})
 		if err != nil {

@@ -88,6 +88,26 @@ type Texter interface {
 	IsText() bool
 }
 
+// Encoded is an optional interface of a Query body whose contents came in
+// a wire encoding and can be handed on in it: a transport that would send
+// them in that same encoding copies them through, rather than decode them
+// and encode them again. The XML-RPC client's bodies implement it, and
+// the XML-RPC handler uses it when it relays one. The encoding names are
+// the transport's own (xmlrpc.EncodingText, xmlrpc.EncodingBase64).
+//
+// A body that wraps another and reads nothing differently (a relay's,
+// which only adds to Close) keeps the Encoded of the body within by
+// having a method Unwrap() io.ReadCloser that returns it.
+type Encoded interface {
+	// Encoding names the encoding Encoded gives the contents in.
+	Encoding() string
+	// Encoded returns the contents in Encoding, checked as they are
+	// read: they fail where a decode would. It takes the place of the
+	// body's Read, which must not be called before or after it; the
+	// body must still be closed.
+	Encoded() io.Reader
+}
+
 // Transport serves nodes at URLs and reaches them by URL. Implementations are
 // safe for concurrent use.
 type Transport interface {

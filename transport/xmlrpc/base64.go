@@ -43,11 +43,12 @@ func stripSpace(b []byte) []byte {
 	return b[:k]
 }
 
-// base64Text is the text of a <base64> element for base64Stream: runs of
-// plain text are copied out of the decoder's buffer as they are, without
-// the checks textStream makes, because the base64 decoder refuses any byte
-// outside its alphabet anyway; entities and the end of the element go
-// through textStream.
+// base64Text is the text of a <base64> element for base64Stream (or a
+// relay's base64Check): runs of plain text are copied out of the
+// decoder's buffer as they are, without the checks textStream makes,
+// because the base64 decoder (and base64Check) refuses any byte outside
+// its alphabet anyway; entities and the end of the element go through
+// textStream.
 //
 // A second path, kept for its figure: BenchmarkBase64 decode against
 // decode-checked (the text through textStream), side by side in one run,

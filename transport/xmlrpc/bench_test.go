@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -268,7 +269,8 @@ type hiddenFile struct{ *os.File }
 // reply's bytes and decodes nothing: text with nothing to escape, text
 // with an entity every 20 bytes, and random bytes. Each goes the ways a
 // handler may send it: as it is (sendfile; plain text only), encoded by
-// copyParallel (parallel), and streamed through the encoder (stream).
+// copyParallel (parallel), and streamed through the encoder (stream);
+// text also as a file written a moment ago (fresh), scanned each time.
 func BenchmarkFileReply(b *testing.B) {
 	dir := b.TempDir()
 	bin := make([]byte, 16<<20)
@@ -283,7 +285,7 @@ func BenchmarkFileReply(b *testing.B) {
 		modes []string
 	}{
 		{"plain", line("the quick brown fox jumps over the lazy dog\n"), []string{"sendfile", "parallel"}},
-		{"text", line("the quick brown fox jumps over the lazy dog & friends <again>\n"), []string{"parallel", "stream"}},
+		{"text", line("the quick brown fox jumps over the lazy dog & friends <again>\n"), []string{"parallel", "stream", "fresh"}},
 		{"binary", bin, []string{"parallel", "stream"}},
 	}
 	old := time.Now().Add(-time.Hour)
@@ -318,6 +320,13 @@ func BenchmarkFileReply(b *testing.B) {
 				defer client.CloseIdleConnections()
 				b.SetBytes(int64(len(f.b)))
 				for b.Loop() {
+					if mode == "fresh" {
+						// Written a moment ago, as far as the handler
+						// can tell: scanned again, its kind not
+						// remembered.
+						now := time.Now()
+						os.Chtimes(path, now, now)
+					}
 					resp, err := client.Post(srv.URL+"/RPC2", "text/xml", bytes.NewReader(call))
 					if err != nil {
 						b.Fatal(err)
@@ -326,6 +335,122 @@ func BenchmarkFileReply(b *testing.B) {
 					resp.Body.Close()
 					if err != nil || resp.StatusCode != http.StatusOK || n < int64(len(f.b)) {
 						b.Fatal(n, resp.StatusCode, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkRelay measures a 16 MiB settled file relayed one hop: a node
+// serving it from disk, a relay in front of it and a raw HTTP client that
+// counts the reply's bytes and decodes nothing, as go run ./bench has it.
+// The relay passes the reply through (pass) or decodes it and encodes it
+// again (decode), as relays did before pass-through.
+func BenchmarkRelay(b *testing.B) {
+	dir := b.TempDir()
+	bin := make([]byte, 16<<20)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range bin {
+		bin[i] = byte(r.Uint32())
+	}
+	line := func(s string) []byte { return bytes.Repeat([]byte(s), 16<<20/len(s)) }
+	files := map[string][]byte{
+		"plain":  line("the quick brown fox jumps over the lazy dog\n"),
+		"text":   line("the quick brown fox jumps over the lazy dog & friends <again>\n"),
+		"binary": bin,
+	}
+	old := time.Now().Add(-time.Hour)
+	for _, name := range []string{"plain", "text", "binary"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, files[name], 0o644); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Chtimes(path, old, old); err != nil {
+			b.Fatal(err)
+		}
+		source := httptest.NewServer(newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
+			return os.Open(path)
+		}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout))
+		call, err := encodeCall("query", name, []string{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, mode := range []string{"pass", "decode"} {
+			b.Run(name+"/"+mode, func(b *testing.B) {
+				url, _ := relayOf(b, source.URL, Config{}, mode == "decode")
+				client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+				defer client.CloseIdleConnections()
+				b.SetBytes(int64(len(files[name])))
+				for b.Loop() {
+					resp, err := client.Post(url+"/RPC2", "text/xml", bytes.NewReader(call))
+					if err != nil {
+						b.Fatal(err)
+					}
+					n, err := io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK || n < int64(len(files[name])) {
+						b.Fatal(n, resp.StatusCode, err)
+					}
+				}
+			})
+		}
+		source.Close()
+	}
+}
+
+// BenchmarkPassThrough reads the contents of a 4 MiB reply as a relay
+// passes them on, checked but still encoded (pass), and decoded (decode),
+// from memory: the harness's dense text, prose, text with nothing to
+// escape, random bytes as base64, and character references only.
+func BenchmarkPassThrough(b *testing.B) {
+	line := func(s string) []byte { return bytes.Repeat([]byte(s), 4<<20/len(s)) }
+	bin := make([]byte, 4<<20)
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := range bin {
+		bin[i] = byte(r.Uint32())
+	}
+	for _, kind := range []string{"fox", "prose", "plain", "binary", "refs"} {
+		var doc []byte
+		switch kind {
+		case "refs":
+			// Nothing in the form this package writes: every
+			// character a reference, each taken on its own.
+			doc = stringReply(strings.Repeat("&#65;", 4<<20/5))
+		case "fox":
+			doc = stringReply(xmlEscaper.Replace(string(line("the quick brown fox jumps over the lazy dog & friends <again>\n"))))
+		case "prose":
+			doc = stringReply(xmlEscaper.Replace(string(benchdata.Prose(4 << 20))))
+		case "plain":
+			doc = stringReply(string(line("the quick brown fox jumps over the lazy dog\n")))
+		case "binary":
+			doc = base64Reply(base64.StdEncoding.EncodeToString(bin))
+		}
+		for _, mode := range []string{"pass", "decode"} {
+			b.Run(kind+"/"+mode, func(b *testing.B) {
+				b.SetBytes(int64(len(doc)))
+				buf := make([]byte, ioChunk)
+				for b.Loop() {
+					d := newXMLDecoder(bufio.NewReaderSize(bytes.NewReader(doc), ioChunk), 1<<20)
+					if _, err := d.replyStart(); err != nil {
+						b.Fatal(err)
+					}
+					c, err := d.valueStart()
+					if err != nil {
+						b.Fatal(err)
+					}
+					rd := c.decoded()
+					if mode == "pass" {
+						rd = c.encoded()
+					}
+					for {
+						_, err := io.ReadFull(rd, buf)
+						if err == io.EOF || err == io.ErrUnexpectedEOF {
+							break
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
 					}
 				}
 			})

@@ -302,7 +302,8 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 // Query asks the node for the file name. The body streams from the wire;
-// it implements Texter, true when the file came as a <string>.
+// it implements Texter, true when the file came as a <string>, and
+// Encoded.
 func (c *xmlrpcPeer) Query(ctx context.Context, name string, history []string) (io.ReadCloser, error) {
 	if history == nil {
 		history = []string{}
@@ -327,17 +328,14 @@ func (c *xmlrpcPeer) Open(ctx context.Context, method string, args ...any) (io.R
 		k.recycle()
 		return nil, f
 	}
-	var (
-		r    io.Reader
-		text bool
-	)
+	var body contents
 	if err == nil {
-		r, text, err = k.d.valueStream()
+		body, err = k.d.valueStart()
 	}
 	if err != nil {
 		return nil, k.fail(err)
 	}
-	return &replyBody{r: r, text: text, k: k}, nil
+	return &replyBody{c: body, k: k}, nil
 }
 
 // Hello tells the node about url.
@@ -373,18 +371,28 @@ func (c *xmlrpcPeer) List(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// replyBody is a query's file contents, decoded as they come off the wire.
-// Read is not safe for concurrent use, as usual; Close may race a Read and
-// ends it.
+// replyBody is a query's file contents, decoded as they come off the wire,
+// or handed over still encoded (Encoded). Read is not safe for concurrent
+// use, as usual; Close may race a Read and ends it.
 type replyBody struct {
-	r      io.Reader
-	text   bool
+	c      contents
+	r      io.Reader // c.decoded() or c.encoded(), made by the first read
 	k      *xmlrpcCall
 	err    error // sticky
 	closed atomic.Bool
 }
 
+var _ transport.Encoded = (*replyBody)(nil)
+
 func (b *replyBody) Read(p []byte) (int, error) {
+	if b.r == nil {
+		b.r = b.c.decoded()
+	}
+	return b.read(p)
+}
+
+// read reads from b.r, ending the call at the end of the document.
+func (b *replyBody) read(p []byte) (int, error) {
 	if b.closed.Load() {
 		return 0, errors.New("transport: read of a closed reply")
 	}
@@ -410,7 +418,36 @@ func (b *replyBody) Read(p []byte) (int, error) {
 
 // IsText reports whether the file came as text (a <string> or an untyped
 // value) rather than <base64>.
-func (b *replyBody) IsText() bool { return b.text }
+func (b *replyBody) IsText() bool { return b.c.text }
+
+// Encoding is EncodingText for a file that came as text, EncodingBase64
+// otherwise.
+func (b *replyBody) Encoding() string {
+	if b.c.text {
+		return EncodingText
+	}
+	return EncodingBase64
+}
+
+// Encoded returns the contents in Encoding, checked as they are read
+// (see passthrough.go); after a Read, it returns a reader that fails.
+func (b *replyBody) Encoded() io.Reader {
+	if b.r != nil {
+		return failedReader{errors.New("transport: Encoded after Read")}
+	}
+	b.r = b.c.encoded()
+	return encodedReader{b}
+}
+
+// encodedReader reads a replyBody's contents as Encoded gives them.
+type encodedReader struct{ b *replyBody }
+
+func (e encodedReader) Read(p []byte) (int, error) { return e.b.read(p) }
+
+// failedReader fails every read with err.
+type failedReader struct{ err error }
+
+func (f failedReader) Read([]byte) (int, error) { return 0, f.err }
 
 // Close ends the call, dropping the connection if the reply was not read
 // to its end.

@@ -8,7 +8,9 @@
 // The files hold, from the bottom up: buffer pools (pool.go) and the
 // guards against hostile peers (guard.go); the bytes XML can carry
 // (chars.go) and their escaping (escape.go); the decoder of XML-RPC's
-// subset of XML (decode.go), base64 streams (base64.go), values
+// subset of XML (decode.go), the checks of a relayed reply copied through
+// still encoded (passthrough.go), an element's text as a stream, decoded
+// or checked (textstream.go), base64 streams (base64.go), values
 // (value.go), requests (request.go) and replies (reply.go), which read
 // from an io.Reader and write to an io.Writer; the file-kind memo
 // (memo.go); and over them the client (client.go), the handler, which

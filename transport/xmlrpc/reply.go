@@ -91,11 +91,23 @@ var (
 	afterTyped = []string{"value", "param", "params", "methodResponse"}
 )
 
-// valueStream reads the value of a reply after replyStart as a stream of
-// file contents: a <string>, an untyped value or <base64>. text reports
-// which kind it was.
-func (d *xmlDecoder) valueStream() (r io.Reader, text bool, err error) {
-	after := afterValue
+// contents are a reply's file contents, as valueStart found them.
+type contents struct {
+	d    *xmlDecoder
+	text bool
+	// lead is text of an untyped value, decoded while looking for a
+	// type tag.
+	lead []byte
+	// elem is the element whose text holds the rest of the contents
+	// ("string", "base64", or "value" for an untyped value), the
+	// decoder standing in it; "" if the contents are lead alone, the
+	// document read to its end.
+	elem string
+}
+
+// valueStart reads the value of a reply after replyStart up to its file
+// contents: a <string>, an untyped value or <base64>.
+func (d *xmlDecoder) valueStart() (contents, error) {
 	// Hold back leading whitespace: it is the value itself if the value
 	// turns out to be untyped, and mere layout if a type tag follows.
 	// Replies have none there, as a rule: look before making a buffer.
@@ -109,36 +121,78 @@ func (d *xmlDecoder) valueStream() (r io.Reader, text bool, err error) {
 				break
 			}
 			if err != nil {
-				return nil, false, err
+				return contents{}, err
 			}
 			if strings.Trim(string(buf[:n]), " \t\r\n") != "" {
 				// Untyped text: the value is everything up to </value>.
-				s := &textStream{d: d, end: "value", after: after}
-				return io.MultiReader(strings.NewReader(string(lead)), s), true, nil
+				return contents{d: d, text: true, lead: lead, elem: "value"}, nil
 			}
 			if len(lead) > maxLeadingSpace {
-				return nil, false, syntaxErrorf("more than %d bytes of whitespace in a value", maxLeadingSpace)
+				return contents{}, syntaxErrorf("more than %d bytes of whitespace in a value", maxLeadingSpace)
 			}
 		}
 	}
 	t, err := d.nextTag()
 	if err != nil {
-		return nil, false, err
+		return contents{}, err
 	}
 	switch t {
 	case end("value"):
-		return strings.NewReader(string(lead)), true, d.closeDoc(after...)
+		return contents{d: d, text: true, lead: lead}, d.closeDoc(afterValue...)
 	case tag{name: "string", empty: true}:
-		return strings.NewReader(""), true, d.closeDoc(afterTyped...)
+		return contents{d: d, text: true}, d.closeDoc(afterTyped...)
 	case tag{name: "base64", empty: true}:
-		return strings.NewReader(""), false, d.closeDoc(afterTyped...)
+		return contents{d: d}, d.closeDoc(afterTyped...)
 	case start("string"):
-		return &textStream{d: d, end: "string", after: afterTyped}, true, nil
+		return contents{d: d, text: true, elem: "string"}, nil
 	case start("base64"):
-		s := &textStream{d: d, end: "base64", after: afterTyped}
-		return newBase64Stream(base64Text{s}, d.r.Size()), false, nil
+		return contents{d: d, elem: "base64"}, nil
 	}
-	return nil, false, syntaxErrorf("got %s, want file contents as <string> or <base64>", t)
+	return contents{}, syntaxErrorf("got %s, want file contents as <string> or <base64>", t)
+}
+
+// stream returns a stream of the text of c.elem, through the end of the
+// document: decoded, or escaped again (textStream.escaped).
+func (c contents) stream(escaped bool) *textStream {
+	after := afterTyped
+	if c.elem == "value" {
+		after = afterValue
+	}
+	return &textStream{d: c.d, end: c.elem, after: after, escaped: escaped}
+}
+
+// decoded returns the contents, decoded as they are read.
+func (c contents) decoded() io.Reader {
+	switch {
+	case c.elem == "":
+		return bytes.NewReader(c.lead)
+	case !c.text:
+		return newBase64Stream(base64Text{c.stream(false)}, c.d.r.Size())
+	case len(c.lead) > 0:
+		return io.MultiReader(bytes.NewReader(c.lead), c.stream(false))
+	}
+	return c.stream(false)
+}
+
+// encoded returns the contents still encoded, in the form this package
+// sends them (EncodingText, EncodingBase64), checked as they are read:
+// they give what decoded gives, encoded again, and fail where it fails.
+func (c contents) encoded() io.Reader {
+	if !c.text {
+		if c.elem == "" {
+			return bytes.NewReader(nil)
+		}
+		return &base64Check{src: base64Text{c.stream(false)}}
+	}
+	// The lead was decoded, and so checked: escaping it cannot fail.
+	lead, _, _ := appendEscaped(nil, c.lead, true)
+	switch {
+	case c.elem == "":
+		return bytes.NewReader(lead)
+	case len(lead) > 0:
+		return io.MultiReader(bytes.NewReader(lead), c.stream(true))
+	}
+	return c.stream(true)
 }
 
 // faultDoc is a fault reply.
@@ -212,6 +266,22 @@ func (e *textEncoder) fill(out *[]byte) (bool, error) {
 	}
 	e.carry = copy(e.in, e.in[used:n])
 	return eof, nil
+}
+
+// copyEncoder passes on what r gives, already encoded.
+type copyEncoder struct{ r io.Reader }
+
+func (e *copyEncoder) fill(out *[]byte) (bool, error) {
+	b := *out
+	n, err := io.ReadFull(e.r, b[len(b):cap(b)])
+	*out = b[:len(b)+n]
+	switch err {
+	case nil:
+		return false, nil
+	case io.EOF, io.ErrUnexpectedEOF:
+		return true, nil
+	}
+	return false, err
 }
 
 // copyEncoded writes what enc encodes to w, after what out already holds;
