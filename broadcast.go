@@ -17,12 +17,18 @@ var errQueryTimeout = errors.New("peer: no peer answered within the query timeou
 
 // broadcast asks the known peers not in history to run the query id; the
 // first success wins, and the other branches are cancelled, their bodies
-// closed (see fanOut). If ctx ends, broadcast returns its error.
-func (n *Node) broadcast(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+// closed (see fanOut). If ctx ends, broadcast returns its error. ended, if
+// not nil, is told of each branch as it ends, on one goroutine, and
+// whether it found the file first (a ring's clock: ring.go).
+func (n *Node) broadcast(ctx context.Context, name string, history []string, id string, ended func(won bool)) (io.ReadCloser, error) {
 	var won io.ReadCloser
 	release, err := n.fanOut(ctx, history,
 		func(ctx context.Context, url string) (any, error) { return n.ask(ctx, url, name, history, id) },
 		func(url string, v any, err error) bool {
+			first := err == nil && won == nil
+			if ended != nil {
+				ended(first)
+			}
 			switch {
 			case err != nil:
 				return false
