@@ -72,8 +72,12 @@ type Config struct {
 
 	// Fanout is how many known peers the node asks at once when it passes
 	// a query on; the first to find the file wins, and the others are
-	// cancelled. If zero, it is DefaultFanout (16). 1 asks one peer at a
-	// time, in URL order, as the book's node does.
+	// cancelled. If zero, it is DefaultFanout (128). 1 asks one peer at a
+	// time, in URL order, as the book's node does. A query that starts
+	// here asks its peers for their own files first, Fanout at a time
+	// too, and goes the whole way only if none has the file (see
+	// PROTOCOL.md, How a Go node starts a query); with 1, it walks as the
+	// book's node does from the start.
 	Fanout int
 
 	// MaxHits caps the hits of one Search, and how many the node sends
