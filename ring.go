@@ -85,7 +85,7 @@ func (n *Node) ringed(ctx context.Context, name string, history []string, id str
 // peers.
 func (n *Node) ring(ctx context.Context, name string, history []string, id string) (body io.ReadCloser, widen bool, err error) {
 	rctx, cancel := context.WithCancelCause(ctx)
-	c := &ringClock{start: time.Now(), cancel: cancel}
+	c := &ringClock{start: time.Now(), cancel: cancel, fired: make(chan struct{})}
 	// Its error says no more than ctx's and the clock's do: unhandled,
 	// or cancelled by one of them.
 	body, _ = n.broadcast(rctx, name, history, id, c.ended)
@@ -112,11 +112,12 @@ func (n *Node) ring(ctx context.Context, name string, history []string, id strin
 }
 
 // ringClock ends a ring that has waited long enough for its slowest
-// peers: ringPatience times as long as the first answer took, from the
-// first answer on. Safe for concurrent use.
+// peers: once it has run ringPatience times as long as its first answer
+// took, and at least ringMinWait. Safe for concurrent use.
 type ringClock struct {
 	start  time.Time
 	cancel context.CancelCauseFunc
+	fired  chan struct{} // closed when end has run
 
 	mu sync.Mutex
 	// guards timer, won and over
@@ -132,10 +133,7 @@ func (c *ringClock) ended(won bool) {
 	defer c.mu.Unlock()
 	switch {
 	case won:
-		c.won = true
-		if c.timer != nil {
-			c.timer.Stop()
-		}
+		c.won = true // end does nothing now; stop stops the timer
 	case c.timer == nil && !c.won:
 		took := time.Since(c.start)
 		c.timer = time.AfterFunc(max(ringPatience*took, ringMinWait)-took, c.end)
@@ -144,6 +142,7 @@ func (c *ringClock) ended(won bool) {
 
 // end is the clock running out.
 func (c *ringClock) end() {
+	defer close(c.fired)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.won && !c.over {
@@ -153,13 +152,17 @@ func (c *ringClock) end() {
 }
 
 // stop stops the clock once the ring has returned, and reports whether
-// it ran out.
+// it ran out. It waits for an end already under way, so that no goroutine
+// of the clock outlives the ring.
 func (c *ringClock) stop() (over bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.timer != nil {
-		c.timer.Stop()
-	}
 	c.won = true // no end after this
+	t := c.timer
+	c.mu.Unlock()
+	if t != nil && !t.Stop() {
+		<-c.fired
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.over
 }
