@@ -317,3 +317,35 @@ func schedule(hops []int) string {
 	}
 	return b.String() + "full"
 }
+
+// BenchmarkHitOneHopAway reports what a hit one hop away costs in
+// Mesh(30), in one process with no latency: with the flood alone (as
+// before rings) and with the ring of the peers' own files first. The
+// time is the CPU's, nearly: no call waits on anything but the others.
+//
+//	go test -run NONE -bench HitOneHopAway .
+func BenchmarkHitOneHopAway(b *testing.B) {
+	for _, s := range []struct {
+		name  string
+		rings []int
+	}{{"flood", nil}, {"ring", []int{1}}} {
+		b.Run(s.name, func(b *testing.B) {
+			net := peertest.Mesh(b, 30, peertest.TraceLimit(1<<20))
+			for _, nd := range net.Nodes() {
+				peer.SetRings(nd.Peer(), s.rings)
+			}
+			net.Node("n17").Put("near.txt", "one hop")
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			calls := 0
+			for b.Loop() {
+				net.ResetTrace()
+				_, err := net.Node("n00").Query(ctx, "near.txt")
+				require.NoError(b, err)
+				require.NoError(b, net.Idle(ctx))
+				calls += len(net.Trace().Steps())
+			}
+			b.ReportMetric(float64(calls)/float64(b.N), "calls/hit")
+		})
+	}
+}
