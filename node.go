@@ -87,8 +87,8 @@ type Config struct {
 	// QueryTimeout bounds the search of a query the node passes on: the
 	// wait for a peer to start sending the file. The file then streams
 	// for as long as it takes. A query that starts here waits at most
-	// this for the ring of its peers' own files, and this again for the
-	// full depth (see PROTOCOL.md, How a Go node starts a query); the ring
+	// this for the ring of its peers' own files and the full depth
+	// together (see PROTOCOL.md, How a Go node starts a query); the ring
 	// ends within a few round trips unless no peer answers. It is also how
 	// long the node remembers a query it has handled, so that copies
 	// arriving by other paths are answered at once. If zero, it is
@@ -551,7 +551,7 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 	if starts {
 		body, err = n.ringed(ctx, name, history, id)
 	} else {
-		body, err = n.passOn(ctx, name, history, id)
+		body, err = n.passOn(ctx, name, history, id, time.Time{})
 	}
 	if release == nil {
 		return body, err
@@ -565,13 +565,14 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 }
 
 // passOn is the query's second half, for a name not in Dir: add this node
-// to the history and, within the limit, ask the known peers.
-func (n *Node) passOn(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+// to the history and, within the limit, ask the known peers, until
+// deadline (Config.QueryTimeout from now if it is zero).
+func (n *Node) passOn(ctx context.Context, name string, history []string, id string, deadline time.Time) (io.ReadCloser, error) {
 	history = append(slices.Clip(history), n.URL())
 	if len(history) >= n.maxHistory {
 		return nil, unhandled()
 	}
-	return n.broadcast(ctx, name, history, id, nil)
+	return n.broadcast(ctx, name, history, id, deadline, nil)
 }
 
 // open opens name in Dir: ErrUnhandled if no file of that name is there

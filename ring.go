@@ -57,6 +57,8 @@ var errRingOver = errors.New("peer: the ring's time is up")
 // ringed runs a query that starts here, with the identity id: the rings
 // of n.rings, then passOn's full depth (see ringHops).
 func (n *Node) ringed(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+	// One Config.QueryTimeout for the rings and the full depth together.
+	deadline := time.Now().Add(n.queryTime)
 	full := n.maxHistory - len(history) - 1 // the hops the full query reaches
 	if n.fanout > 1 {
 		self := n.URL()
@@ -68,13 +70,13 @@ func (n *Node) ringed(ctx context.Context, name string, history []string, id str
 			for len(padded) < n.maxHistory-hops {
 				padded = append(padded, self)
 			}
-			body, widen, err := n.ring(ctx, name, padded, id)
+			body, widen, err := n.ring(ctx, name, padded, id, deadline)
 			if !widen {
 				return body, err
 			}
 		}
 	}
-	return n.passOn(ctx, name, history, id)
+	return n.passOn(ctx, name, history, id, deadline)
 }
 
 // ring sends the query id with history, padded, to the known peers, and
@@ -83,12 +85,12 @@ func (n *Node) ringed(ctx context.Context, name string, history []string, id str
 // or the ring's clock ran out. A ring that runs into Config.QueryTimeout
 // (no peer answered) ends the query: a wider ring would ask the same
 // peers.
-func (n *Node) ring(ctx context.Context, name string, history []string, id string) (body io.ReadCloser, widen bool, err error) {
+func (n *Node) ring(ctx context.Context, name string, history []string, id string, deadline time.Time) (body io.ReadCloser, widen bool, err error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	c := &ringClock{start: time.Now(), cancel: cancel, fired: make(chan struct{})}
 	// Its error says no more than ctx's and the clock's do: unhandled,
 	// or cancelled by one of them.
-	body, _ = n.broadcast(rctx, name, history, id, c.ended)
+	body, _ = n.broadcast(rctx, name, history, id, deadline, c.ended)
 	over := c.stop()
 	switch {
 	case ctx.Err() != nil:
@@ -105,7 +107,7 @@ func (n *Node) ring(ctx context.Context, name string, history []string, id strin
 		body.Close() // found as the clock ran out: cut, the next ring finds it again
 	}
 	cancel(nil)
-	if !over && time.Since(c.start) >= n.queryTime {
+	if !over && !time.Now().Before(deadline) {
 		return nil, false, unhandled() // no peer answered in time
 	}
 	return nil, true, nil

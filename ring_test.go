@@ -116,6 +116,23 @@ func TestRingSilentPeersEndTheQuery(t *testing.T) {
 	})
 }
 
+// The ring and the full depth share one Config.QueryTimeout: a peer
+// that takes 0.7 s over every call (the timeout is 1 s) answers the ring,
+// and the full query is cut when the second runs out, 1 s after the
+// query began, not 1 s after the ring ended.
+func TestRingAndFullDepthShareTheTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := peertest.Edges(t, "x>a a>b", peertest.Configure(func(c *peer.Config) { c.QueryTimeout = time.Second }))
+		net.FaultNode("a", peertest.Latency(700*time.Millisecond))
+		start := time.Now()
+		_, err := net.Node("x").Query(broadcastCtx(t), "f")
+		took := time.Since(start)
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		require.Equal(t, time.Second, took)
+		require.NoError(t, net.Idle(broadcastCtx(t)))
+	})
+}
+
 // A node of Fanout 1 walks as the book's node does: no ring.
 func TestRingNotForTheBooksWalk(t *testing.T) {
 	net := peertest.Edges(t, "a>b>c", peertest.Configure(func(c *peer.Config) { c.Fanout = 1 }))
