@@ -17,12 +17,19 @@ var errQueryTimeout = errors.New("peer: no peer answered within the query timeou
 
 // broadcast asks the known peers not in history to run the query id; the
 // first success wins, and the other branches are cancelled, their bodies
-// closed (see fanOut). If ctx ends, broadcast returns its error.
-func (n *Node) broadcast(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+// closed (see fanOut). If ctx ends, broadcast returns its error. ended, if
+// not nil, is told of each branch as it ends, on one goroutine, and
+// whether it found the file first (a ring's clock: ring.go). The search
+// ends at deadline (see fanOut).
+func (n *Node) broadcast(ctx context.Context, name string, history []string, id string, deadline time.Time, ended func(won bool)) (io.ReadCloser, error) {
 	var won io.ReadCloser
-	release, err := n.fanOut(ctx, history,
+	release, err := n.fanOut(ctx, history, deadline,
 		func(ctx context.Context, url string) (any, error) { return n.ask(ctx, url, name, history, id) },
 		func(url string, v any, err error) bool {
+			first := err == nil && won == nil
+			if ended != nil {
+				ended(first)
+			}
 			switch {
 			case err != nil:
 				return false
@@ -50,14 +57,15 @@ func (n *Node) broadcast(ctx context.Context, name string, history []string, id 
 // fanOut asks the known peers not in history, n.fanout at a time: ask
 // makes the call to one peer, and take is given each outcome as it comes,
 // on fanOut's goroutine, and says whether the fan-out is done. Once it
-// is, or Config.QueryTimeout has passed, no more peers are asked and the
+// is, or deadline has passed (Config.QueryTimeout from now if it is
+// zero), no more peers are asked and the
 // branches still running are cancelled; take still gets their outcomes,
 // to close what they hold. A peer whose call failed is judged. fanOut
 // returns once every branch has ended, so no goroutine outlives it, with
 // release, which ends the context of the branch that made take done (nil
 // if none did, or if the timeout came first), and ctx's error if ctx
 // ended.
-func (n *Node) fanOut(ctx context.Context, history []string, ask func(context.Context, string) (any, error), take func(url string, v any, err error) bool) (release func(), err error) {
+func (n *Node) fanOut(ctx context.Context, history []string, deadline time.Time, ask func(context.Context, string) (any, error), take func(url string, v any, err error) bool) (release func(), err error) {
 	var peers []string
 	for _, url := range n.peers() {
 		if !slices.Contains(history, url) {
@@ -65,7 +73,10 @@ func (n *Node) fanOut(ctx context.Context, history []string, ask func(context.Co
 		}
 	}
 	search, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(n.queryTime, func() { cancel(errQueryTimeout) })
+	if deadline.IsZero() {
+		deadline = time.Now().Add(n.queryTime)
+	}
+	timer := time.AfterFunc(time.Until(deadline), func() { cancel(errQueryTimeout) })
 
 	type answer struct {
 		branch int

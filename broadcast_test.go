@@ -204,13 +204,17 @@ func TestBroadcastDeadPeersDropped(t *testing.T) {
 	_, err := net.Node("n0").Query(broadcastCtx(t), "missing.txt")
 	require.ErrorIs(t, err, peer.ErrUnhandled)
 	require.Equal(t, []string{"n1", "n3", "n4"}, net.Node("n0").Known())
-	require.Equal(t, 7+1, len(net.Trace().Steps()), "every leaf was asked once, and n3, whose fault 1 says it is a book node, again with the book's query")
+	require.Equal(t, 7+1+3, len(net.Trace().Steps()), "every leaf was asked once in the ring of the peers' own files, and n3, whose fault 1 says it is a book node, again with the book's query; then the kept peers at the full depth")
 	require.ErrorIs(t, net.Trace().Between("n0", "n2")[0].Err, transport.ErrUnreachable)
 
 	net.ResetTrace()
 	_, err = net.Node("n0").Query(broadcastCtx(t), "missing.txt")
 	require.ErrorIs(t, err, peer.ErrUnhandled)
+	ring := slices.Repeat([]string{"n0"}, peer.DefaultMaxHistory-1)
 	require.ElementsMatch(t, []peertest.Step{
+		{Caller: "n0", Callee: "n1", History: ring},
+		{Caller: "n0", Callee: "n3", History: ring},
+		{Caller: "n0", Callee: "n4", History: ring},
 		{Caller: "n0", Callee: "n1", History: []string{"n0"}},
 		{Caller: "n0", Callee: "n3", History: []string{"n0"}},
 		{Caller: "n0", Callee: "n4", History: []string{"n0"}},
@@ -303,7 +307,8 @@ func withLatency(net *peertest.Network, d time.Duration) *peertest.Network {
 
 // A query is handled once by each node, so a miss costs at most one call a
 // directed link (each copy past the first is answered at once), however
-// dense the network; the book's walk, by contrast, tries every simple
+// dense the network: in a mesh exactly that, the flood's (k-1)² and the
+// ring's k-1 (ring.go); the book's walk, by contrast, tries every simple
 // path within the limit. With the same latency on every call, on the
 // bubble's clock, copies arrive in order of their hops and no node needs
 // to handle one twice, so the bound is exact. Without latency, the copies
@@ -331,8 +336,8 @@ func TestQueryHandledOnce(t *testing.T) {
 
 // With 10 ms on every call, on the bubble's clock, a hit five hops away
 // and a miss take about as long as the query's deepest path, since peers
-// are asked at once (the book's walk, one peer at a time, took 1.51 s and
-// 4.68 s of it).
+// are asked at once, and the ring of the peers' own files before it: 60 ms
+// (the book's walk, one peer at a time, took 1.51 s and 4.68 s of it).
 func TestQueryLatencyOnVirtualTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := withLatency(peertest.RandomRegular(t, 300, 4, peertest.Seed(7)), 10*time.Millisecond)
@@ -399,7 +404,9 @@ func TestShorterPathHandledAgain(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "on h", string(got))
 	var hops []int
-	for _, c := range net.Trace().Filter(func(c peertest.Call) bool { return c.Callee == "a" }) {
+	// The ring's copy (hop 5, padded), slowed on the link, is cut by the
+	// ring's clock before it reaches a.
+	for _, c := range net.Trace().Filter(func(c peertest.Call) bool { return c.Callee == "a" && c.Delivered }) {
 		require.False(t, c.Repeat)
 		hops = append(hops, c.Hop())
 	}
@@ -433,7 +440,8 @@ func TestQueryTimeout(t *testing.T) {
 }
 
 // A node that knows aliases of itself (the same node under other URLs)
-// answers their copies of a query at once: each costs one call, where the
+// answers their copies of a query at once: each costs one call a ring
+// (the ring of its peers' own files, then the full depth), where the
 // book's walk made one miss cost 111,110 calls for 10 aliases.
 func TestSelfAliasesCostOneCallEach(t *testing.T) {
 	var calls atomic.Int64
@@ -459,7 +467,7 @@ func TestSelfAliasesCostOneCallEach(t *testing.T) {
 	_, err = n.Query(broadcastCtx(t), "nowhere.txt", nil)
 	require.ErrorIs(t, err, peer.ErrUnhandled)
 	t.Logf("%d calls for a miss with %d aliases", calls.Load(), len(aliases))
-	require.LessOrEqual(t, calls.Load(), int64(len(aliases)))
+	require.LessOrEqual(t, calls.Load(), int64(2*len(aliases)))
 	require.Len(t, n.Known(), len(aliases), "an alias answers: it is kept")
 }
 

@@ -11,7 +11,10 @@
 //     goes no further. A node asks Config.Fanout peers at once and takes
 //     the first answer; between Go nodes a query also carries an identity
 //     (filepeer.query, see PROTOCOL.md in the module), so that each node
-//     handles it once however many paths lead there.
+//     handles it once however many paths lead there. A query that starts
+//     at a node asks its peers for their own files first, and goes the
+//     whole way only if none has the file: a hit one hop away costs one
+//     call a peer rather than a flood.
 //   - hello(url) adds a peer to the known set.
 //   - fetch(name, secret) is for the node's trusted party: it runs the query
 //     and stores the file in the shared directory.

@@ -247,7 +247,7 @@ func (n *Node) removePartial(hash string) {
 func (n *Node) fetchByQuery(ctx context.Context, name string, meter *fetchMeter, hash string, size int64) error {
 	id := newQueryID()
 	n.seen.handle(id, 0)
-	body, err := n.passOn(ctx, name, nil, id)
+	body, err := n.ringed(ctx, name, nil, id)
 	if err != nil {
 		return fetchCause(ctx, err)
 	}

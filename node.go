@@ -72,8 +72,12 @@ type Config struct {
 
 	// Fanout is how many known peers the node asks at once when it passes
 	// a query on; the first to find the file wins, and the others are
-	// cancelled. If zero, it is DefaultFanout (16). 1 asks one peer at a
-	// time, in URL order, as the book's node does.
+	// cancelled. If zero, it is DefaultFanout (128). 1 asks one peer at a
+	// time, in URL order, as the book's node does. A query that starts
+	// here asks its peers for their own files first, Fanout at a time
+	// too, and goes the whole way only if none has the file (see
+	// PROTOCOL.md, How a Go node starts a query); with 1, it walks as the
+	// book's node does from the start.
 	Fanout int
 
 	// MaxHits caps the hits of one Search, and how many the node sends
@@ -82,9 +86,13 @@ type Config struct {
 
 	// QueryTimeout bounds the search of a query the node passes on: the
 	// wait for a peer to start sending the file. The file then streams
-	// for as long as it takes. It is also how long the node remembers a
-	// query it has handled, so that copies arriving by other paths are
-	// answered at once. If zero, it is DefaultQueryTimeout (30s).
+	// for as long as it takes. A query that starts here waits at most
+	// this for the ring of its peers' own files and the full depth
+	// together (see PROTOCOL.md, How a Go node starts a query); the ring
+	// ends within a few round trips unless no peer answers. It is also how
+	// long the node remembers a query it has handled, so that copies
+	// arriving by other paths are answered at once. If zero, it is
+	// DefaultQueryTimeout (30s).
 	QueryTimeout time.Duration
 
 	// CacheFiles is how many small files (up to 64 KiB) the node keeps in
@@ -235,6 +243,7 @@ type Node struct {
 	parts      partials            // fetches at work on partial files: partial.go
 	liars      liars               // holders that sent wrong bytes: download.go
 	seen       *seenQueries        // the queries handled lately
+	rings      []int               // the hops of the rings a query that starts here reaches first: ring.go
 	probes     *workQueue          // peers said hello for over the network, to probe
 	hashes     *hashes             // the files' SHA-256, per version
 	states     peerStates          // what each known peer answered and speaks
@@ -313,6 +322,7 @@ func New(cfg Config) (*Node, error) {
 		hellos:     newCallerLimits(cfg.HelloRate, DefaultHelloRate, HelloBurst),
 		guesses:    newGuessBackoff(cfg.GuessRate, DefaultGuessRate),
 		bounds:     newFetchBounds(cfg),
+		rings:      []int{ringHops},
 	}
 	n.living.configure(cfg, n.maxKnown)
 	if n.tr == nil {
@@ -522,20 +532,27 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 	case !errors.Is(err, ErrUnhandled):
 		return nil, err
 	}
+	starts := false // here, with an empty history: ring.go
 	if id == "" {
 		// A book's query that a book node passed on for a query of
-		// ours is that query again; any other starts here.
+		// ours is that query again; any other gets its identity here.
 		lent, ok := n.seen.adopt(name, history)
 		if !ok {
 			lent = newQueryID()
 		}
+		starts = !ok && len(history) == 0
 		if !n.seen.handle(lent, len(history)) {
 			return nil, unhandled() // in the book's words, to a book node
 		}
 		id = lent
 	}
 	ctx, release := n.bind(ctx)
-	body, err := n.passOn(ctx, name, history, id)
+	var body io.ReadCloser
+	if starts {
+		body, err = n.ringed(ctx, name, history, id)
+	} else {
+		body, err = n.passOn(ctx, name, history, id, time.Time{})
+	}
 	if release == nil {
 		return body, err
 	}
@@ -548,13 +565,14 @@ func (n *Node) query(ctx context.Context, name string, history []string, id stri
 }
 
 // passOn is the query's second half, for a name not in Dir: add this node
-// to the history and, within the limit, ask the known peers.
-func (n *Node) passOn(ctx context.Context, name string, history []string, id string) (io.ReadCloser, error) {
+// to the history and, within the limit, ask the known peers, until
+// deadline (Config.QueryTimeout from now if it is zero).
+func (n *Node) passOn(ctx context.Context, name string, history []string, id string, deadline time.Time) (io.ReadCloser, error) {
 	history = append(slices.Clip(history), n.URL())
 	if len(history) >= n.maxHistory {
 		return nil, unhandled()
 	}
-	return n.broadcast(ctx, name, history, id)
+	return n.broadcast(ctx, name, history, id, deadline, nil)
 }
 
 // open opens name in Dir: ErrUnhandled if no file of that name is there

@@ -100,15 +100,17 @@ func TestPeersKeptAndDropped(t *testing.T) {
 	// A fault is an answer, whatever its code (a served error crosses the
 	// wire as fault 1): only the peers that did not answer are dropped.
 	require.Equal(t, []string{"mem://1-honest", "mem://2-odd-fault", "mem://3-denier", "mem://4-broken"}, a.Known())
+	// Each kept peer is asked twice a query: in the ring of the peers'
+	// own files, then at the full depth (ring.go).
 	for _, f := range []*fakePeer{honest, odd, denier, broken} {
-		require.EqualValues(t, 1, f.calls.Load())
+		require.EqualValues(t, 2, f.calls.Load())
 	}
 
 	// Dropped peers are not asked again; kept ones are.
 	_, err = a.Query(bg, "missing.txt", nil)
 	require.ErrorIs(t, err, peer.ErrUnhandled)
-	require.EqualValues(t, 2, honest.calls.Load())
-	require.EqualValues(t, 2, odd.calls.Load())
+	require.EqualValues(t, 4, honest.calls.Load())
+	require.EqualValues(t, 4, odd.calls.Load())
 }
 
 func TestHello(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/filepeer/peer/internal/filestamp"
 	"github.com/filepeer/peer/transport"
@@ -204,7 +205,7 @@ func (n *Node) search(ctx context.Context, s search, history []string, id string
 	if len(history) >= n.maxHistory {
 		return
 	}
-	release, _ := n.fanOut(ctx, history, func(ctx context.Context, url string) (any, error) {
+	release, _ := n.fanOut(ctx, history, time.Time{}, func(ctx context.Context, url string) (any, error) {
 		if n.states.get(url).speech == speechBook {
 			return nil, nil // book nodes cannot search: passed over
 		}

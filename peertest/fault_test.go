@@ -112,9 +112,10 @@ func TestLatencyFuncSeesCallsAndSeed(t *testing.T) {
 	}
 	seen, d1 := draws(3)
 	require.Equal(t, []string{
-		`#2<#1 n0>n1 query "f" [n0] hop 1: in flight`,
-		`#3<#2 n1>n2 query "f" [n0 n1] hop 2: in flight`,
-		`#4<#3 n2>n3 query "f" [n0 n1 n2] hop 3: in flight`,
+		`#2<#1 n0>n1 query "f" [n0 n0 n0 n0 n0] hop 1: in flight`, // the ring of n0's peers' own files
+		`#3<#1 n0>n1 query "f" [n0] hop 1: in flight`,
+		`#4<#3 n1>n2 query "f" [n0 n1] hop 2: in flight`,
+		`#5<#4 n2>n3 query "f" [n0 n1 n2] hop 3: in flight`,
 	}, seen)
 	_, d2 := draws(3)
 	_, d3 := draws(4)
@@ -197,7 +198,9 @@ func TestDropReply(t *testing.T) {
 	require.ErrorIs(t, err, peer.ErrUnhandled)
 	tr := net.Trace()
 	require.True(t, tr.Between("b", "c")[0].OK(), "b did the work")
-	ab := tr.Between("a", "b")[0]
+	ring := tr.Between("a", "b")[0]
+	require.Equal(t, "fault 100", ring.Outcome(), "the ring of a's peers' own files: a fault is no reply to drop")
+	ab := tr.Between("a", "b")[1]
 	require.True(t, ab.Delivered)
 	require.ErrorIs(t, ab.Err, peertest.ErrDropped)
 	require.Empty(t, net.Node("a").Known())

@@ -68,8 +68,10 @@ type Call struct {
 }
 
 // Hop returns how many hops from the query's origin the callee is: the
-// length of the history it was sent. A call from the test is hop 0.
-func (c Call) Hop() int { return len(c.History) }
+// length of the history it was sent, counting once a node repeated in a
+// row (a history padded with the origin's URL, to reach only so far, as
+// a node's first ring of a query does). A call from the test is hop 0.
+func (c Call) Hop() int { return len(slices.Compact(slices.Clone(c.History))) }
 
 // OK reports whether the call has ended in success.
 func (c Call) OK() bool { return c.Done && c.Err == nil }

@@ -21,15 +21,18 @@ func TestTraceOfALine(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "x", string(got))
 	tr := net.Trace()
+	// First the ring of n0's peers' own files: the history padded so
+	// that n1 passes it to nobody; then the full depth.
 	require.Equal(t, []string{
 		`#1 test>n0 query "f" [] hop 0: ok`,
-		`#2<#1 n0>n1 query "f" [n0] hop 1: ok`,
-		`#3<#2 n1>n2 query "f" [n0 n1] hop 2: ok`,
-		`#4<#3 n2>n3 query "f" [n0 n1 n2] hop 3: ok`,
+		`#2<#1 n0>n1 query "f" [n0 n0 n0 n0 n0] hop 1: fault 100`,
+		`#3<#1 n0>n1 query "f" [n0] hop 1: ok`,
+		`#4<#3 n1>n2 query "f" [n0 n1] hop 2: ok`,
+		`#5<#4 n2>n3 query "f" [n0 n1 n2] hop 3: ok`,
 	}, tr.Lines())
 	require.Equal(t, 3, tr.MaxHop())
 	require.Equal(t, []string{"n0", "n1", "n2", "n3"}, tr.Reached("f"))
-	require.Equal(t, map[peertest.Link]int{{"n0", "n1"}: 1, {"n1", "n2"}: 1, {"n2", "n3"}: 1}, tr.PerLink())
+	require.Equal(t, map[peertest.Link]int{{"n0", "n1"}: 2, {"n1", "n2"}: 1, {"n2", "n3"}: 1}, tr.PerLink())
 	require.Len(t, tr.Between("", "n0"), 1)
 	require.Empty(t, tr.Queries("other"))
 	for _, c := range tr {
@@ -37,13 +40,13 @@ func TestTraceOfALine(t *testing.T) {
 		require.True(t, c.Delivered)
 		require.GreaterOrEqual(t, c.Duration, time.Duration(0))
 	}
-	require.Contains(t, tr.String(), `#4<#3 n2>n3 query "f" [n0 n1 n2] hop 3: ok`)
+	require.Contains(t, tr.String(), `#5<#4 n2>n3 query "f" [n0 n1 n2] hop 3: ok`)
 
 	net.ResetTrace()
 	require.Empty(t, net.Trace())
 	_, err = net.Node("n3").Query(deadline(t), "f")
 	require.NoError(t, err)
-	require.Equal(t, []string{`#5 test>n3 query "f" [] hop 0: ok`}, net.Trace().Lines(), "numbers go on")
+	require.Equal(t, []string{`#6 test>n3 query "f" [] hop 0: ok`}, net.Trace().Lines(), "numbers go on")
 }
 
 func TestTraceOfFetch(t *testing.T) {
@@ -55,11 +58,12 @@ func TestTraceOfFetch(t *testing.T) {
 	require.Equal(t, "x", got)
 	require.Equal(t, []string{"f"}, net.Node("n0").Files())
 	// A fetch searches first, for holders that announce a hash; n1 has
-	// not hashed f (it has not settled), so the query brings it whole.
+	// not hashed f (it has not settled), so the query brings it whole:
+	// its first ring, of the peers' own files, finds it.
 	require.Equal(t, []string{
 		`#1 test>n0 fetch "f": ok`,
 		`#2<#1 n0>n1 filepeer.search "f" [n0] hop 1: ok`,
-		`#3<#1 n0>n1 query "f" [n0] hop 1: ok`,
+		`#3<#1 n0>n1 query "f" [n0 n0 n0 n0 n0] hop 1: ok`,
 	}, net.Trace().Lines())
 }
 
@@ -70,7 +74,8 @@ func TestTraceLimit(t *testing.T) {
 	}
 	tr := net.Trace()
 	require.Len(t, tr, 3)
-	require.Equal(t, []int{8, 9, 10}, []int{tr[0].Seq, tr[1].Seq, tr[2].Seq}, "the newest are kept, oldest first")
+	// Three calls a query: the test's, the ring's and the full depth's.
+	require.Equal(t, []int{13, 14, 15}, []int{tr[0].Seq, tr[1].Seq, tr[2].Seq}, "the newest are kept, oldest first")
 
 	off := peertest.Line(t, 2, peertest.TraceLimit(0))
 	off.Node("n1").Put("f", "x")
@@ -175,7 +180,7 @@ func TestFailureLogsSeedAndTrace(t *testing.T) {
 	}
 	log := strings.Join(l.logs, "\n")
 	require.Contains(t, log, "seed 42 (replay with peertest.Seed(42))")
-	require.Contains(t, log, `#2<#1 n0>n1 query "f" [n0] hop 1: fault 100`)
+	require.Contains(t, log, `#3<#1 n0>n1 query "f" [n0] hop 1: fault 100`)
 	require.True(t, net.Node("n0").Crashed(), "the cleanup closed the nodes")
 	_, err := net.Node("n0").Query(deadline(t), "f")
 	require.ErrorIs(t, err, peertest.ErrCrashed)

@@ -100,7 +100,7 @@ func run(ctx context.Context, out io.Writer, tr transport.Transport) (err error)
 	}
 
 	a := members[0].node
-	fmt.Fprint(out, "\nA queries hello.txt, which only D holds; the query crosses three hops:\n")
+	fmt.Fprint(out, "\nA queries hello.txt, which only D holds: A asks its peer B first whether B holds it\nitself, then sends the query on the whole way, across three hops:\n")
 	body, err := a.Query(ctx, "hello.txt", nil)
 	if err != nil {
 		return err
