@@ -22,17 +22,19 @@ import (
 )
 
 // chaosNet is a line of three network namespaces of the test's own
-// making, root — a — b — c, on addresses of 10.213.0.0/16 that nothing
-// else on the host uses (checked first). Root and a are joined by a veth
+// making, root — a — b — c, on addresses of a 10.N.0.0/16 that nothing
+// else on the host uses (N picked among those free, so that two runs at
+// once do not collide). Root and a are joined by a veth
 // pair; a and b, and b and c, by emulated links (emuLink), which the test
 // can make slow, lossy and reordering. The test process, in the root
 // namespace, reaches only a; b and c are reached only by the nodes.
 type chaosNet struct {
-	t     *testing.T
-	ip    string
-	tag   string              // in every name, so that runs never collide
-	ns    map[string]string   // a, b, c → namespace name
-	links map[string]*emuLink // "ab", "bc"
+	t      *testing.T
+	ip     string
+	tag    string              // in every name, so that runs never collide
+	prefix string              // "10.N.": the /16 of the run's addresses
+	ns     map[string]string   // a, b, c → namespace name
+	links  map[string]*emuLink // "ab", "bc"
 }
 
 func (c *chaosNet) run(args ...string) {
@@ -50,6 +52,11 @@ func (c *chaosNet) in(ns, tool string, args ...string) error {
 	return nil
 }
 
+// addr is host on the run's subnet: 10.N.subnet.host.
+func (c *chaosNet) addr(subnet, host int) string {
+	return fmt.Sprintf("%s%d.%d", c.prefix, subnet, host)
+}
+
 // dev names the interface of the link between from and to, on from's side.
 func (c *chaosNet) dev(from, to string) string { return "fp" + c.tag + from + to }
 
@@ -59,8 +66,14 @@ func newChaosNet(t *testing.T) *chaosNet {
 	var b [3]byte
 	rand.Read(b[:])
 	c.tag = hex.EncodeToString(b[:])
-	if out, _ := exec.Command(c.ip, "-4", "addr").CombinedOutput(); strings.Contains(string(out), "10.213.") {
-		t.Fatalf("10.213.0.0/16 is in use on this host; the chaos test needs it to itself:\n%s", out)
+	out, _ := exec.Command(c.ip, "-4", "addr").CombinedOutput()
+	for i, start := 0, int(b[0]); c.prefix == "" && i < 50; i++ {
+		if p := fmt.Sprintf("10.%d.", 150+(start+i)%50); !strings.Contains(string(out), p) {
+			c.prefix = p
+		}
+	}
+	if c.prefix == "" {
+		t.Fatalf("10.150.0.0/16 to 10.199.0.0/16 are all in use on this host; the chaos test needs one to itself:\n%s", out)
 	}
 	for _, n := range []string{"a", "b", "c"} {
 		c.ns[n] = "fpchaos-" + c.tag + "-" + n
@@ -68,16 +81,19 @@ func newChaosNet(t *testing.T) *chaosNet {
 		t.Cleanup(func() { exec.Command(c.ip, "netns", "del", c.ns[n]).Run() })
 		require.NoError(t, c.in(n, c.ip, "link", "set", "lo", "up"))
 	}
-	// root–a: a veth pair, on 10.213.0.0/30.
+	// root–a: a veth pair, on 10.N.0.0/30.
 	c.run("link", "add", c.dev("r", "a"), "type", "veth", "peer", "name", c.dev("a", "r"))
 	t.Cleanup(func() { exec.Command(c.ip, "link", "del", c.dev("r", "a")).Run() })
-	c.run("addr", "add", "10.213.0.1/30", "dev", c.dev("r", "a"))
+	c.run("addr", "add", c.addr(0, 1)+"/30", "dev", c.dev("r", "a"))
 	c.run("link", "set", c.dev("r", "a"), "up")
 	c.run("link", "set", c.dev("a", "r"), "netns", c.ns["a"])
-	require.NoError(t, c.in("a", c.ip, "addr", "add", "10.213.0.2/30", "dev", c.dev("a", "r")))
+	require.NoError(t, c.in("a", c.ip, "addr", "add", c.addr(0, 2)+"/30", "dev", c.dev("a", "r")))
 	require.NoError(t, c.in("a", c.ip, "link", "set", c.dev("a", "r"), "up"))
-	// a–b on 10.213.1.0/30 and b–c on 10.213.2.0/30: emulated links.
-	for _, l := range []struct{ from, to, subnet string }{{"a", "b", "1"}, {"b", "c", "2"}} {
+	// a–b on 10.N.1.0/30 and b–c on 10.N.2.0/30: emulated links.
+	for _, l := range []struct {
+		from, to string
+		subnet   int
+	}{{"a", "b", 1}, {"b", "c", 2}} {
 		link, err := newEmuLink(c.dev(l.from, l.to), c.dev(l.to, l.from))
 		require.NoError(t, err)
 		t.Cleanup(func() { link.Close() })
@@ -85,7 +101,7 @@ func newChaosNet(t *testing.T) *chaosNet {
 		for i, side := range [][2]string{{l.from, l.to}, {l.to, l.from}} {
 			dev := c.dev(side[0], side[1])
 			c.run("link", "set", dev, "netns", c.ns[side[0]])
-			addr := fmt.Sprintf("10.213.%s.%d/30", l.subnet, i+1)
+			addr := c.addr(l.subnet, i+1) + "/30"
 			require.NoError(t, c.in(side[0], c.ip, "addr", "add", addr, "dev", dev))
 			require.NoError(t, c.in(side[0], c.ip, "link", "set", dev, "up"))
 		}
@@ -178,17 +194,17 @@ func TestChaosNetns(t *testing.T) {
 	start := time.Now()
 	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), what) }
 	const secret = "chaos secret"
-	a := cn.startNode(bin, "a", "http://10.213.0.2:4242", secret)
-	b := cn.startNode(bin, "b", "http://10.213.1.2:4242", "b secret")
-	c := cn.startNode(bin, "c", "http://10.213.2.2:4242", "c secret")
+	a := cn.startNode(bin, "a", "http://"+cn.addr(0, 2)+":4242", secret)
+	b := cn.startNode(bin, "b", "http://"+cn.addr(1, 2)+":4242", "b secret")
+	c := cn.startNode(bin, "c", "http://"+cn.addr(2, 2)+":4242", "c secret")
 	small := []byte("across two hops\n")
 	require.NoError(t, os.WriteFile(filepath.Join(c.dir, "small.txt"), small, 0o644))
 	bigSum := writeRandomFile(t, filepath.Join(c.dir, "big.bin"), 8<<20)
 	cutSum := writeRandomFile(t, filepath.Join(c.dir, "cut.bin"), 24<<20)
 
-	waitForPort(t, "10.213.0.2:4242")
-	cn.waitIn(py, "a", "10.213.1.2:4242")
-	cn.waitIn(py, "b", "10.213.2.2:4242")
+	waitForPort(t, cn.addr(0, 2)+":4242")
+	cn.waitIn(py, "a", cn.addr(1, 2)+":4242")
+	cn.waitIn(py, "b", cn.addr(2, 2)+":4242")
 	tr := xmlrpc.New(xmlrpc.Config{CallTimeout: 3 * time.Minute})
 	defer tr.Close()
 	pa, err := tr.Dial(a.url)
