@@ -29,7 +29,8 @@ const DefaultReplyCacheBytes = 64 << 20
 // budget, however many slow clients read cached replies, which all share
 // the one buffer.
 //
-// A second path, kept for its figure: see sendCached. Safe for concurrent
+// A second path beside copyParallel and the stream encoder, kept for
+// its figure: see sendCached. Safe for concurrent
 // use; a nil *replyCache keeps nothing.
 type replyCache struct {
 	budget int64
@@ -174,8 +175,10 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // deadline.
 //
 // A second path, kept for its figure: BenchmarkFileReply text/cached and
-// binary/cached against text/parallel and binary/parallel (see the
-// README's second paths for the figures).
+// binary/cached against text/parallel and binary/parallel (a settled
+// 16 MiB file over loopback, raw client), side by side in one run,
+// medians of 4: dense text 9.2 ms against 24.2 ms (2.6x), random bytes as
+// base64 10.3 ms against 22.1 ms (2.1x).
 func sendCached(w http.ResponseWriter, doc []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
