@@ -245,7 +245,7 @@ func BenchmarkQuery(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := newHandler(p, DefaultMaxRequestBytes, 0)
+		h := newHandler(p, DefaultMaxRequestBytes, 0, DefaultReplyCacheBytes)
 		body := bytes.NewReader(call)
 		req := httptest.NewRequest(http.MethodPost, "/RPC2", body)
 		b.ReportAllocs()
@@ -269,8 +269,11 @@ type hiddenFile struct{ *os.File }
 // reply's bytes and decodes nothing: text with nothing to escape, text
 // with an entity every 20 bytes, and random bytes. Each goes the ways a
 // handler may send it: as it is (sendfile; plain text only), encoded by
-// copyParallel (parallel), and streamed through the encoder (stream);
-// text also as a file written a moment ago (fresh), scanned each time.
+// copyParallel (parallel), and streamed through the encoder (stream),
+// both with the reply cache off; text and binary also from the reply
+// cache (cached: the first two replies, before it holds the file, go the
+// parallel way); text also as a file written a moment ago (fresh),
+// scanned each time.
 func BenchmarkFileReply(b *testing.B) {
 	dir := b.TempDir()
 	bin := make([]byte, 16<<20)
@@ -285,8 +288,8 @@ func BenchmarkFileReply(b *testing.B) {
 		modes []string
 	}{
 		{"plain", line("the quick brown fox jumps over the lazy dog\n"), []string{"sendfile", "parallel"}},
-		{"text", line("the quick brown fox jumps over the lazy dog & friends <again>\n"), []string{"parallel", "stream", "fresh"}},
-		{"binary", bin, []string{"parallel", "stream"}},
+		{"text", line("the quick brown fox jumps over the lazy dog & friends <again>\n"), []string{"cached", "parallel", "stream", "fresh"}},
+		{"binary", bin, []string{"cached", "parallel", "stream"}},
 	}
 	old := time.Now().Add(-time.Hour)
 	for _, f := range files {
@@ -303,13 +306,17 @@ func BenchmarkFileReply(b *testing.B) {
 		}
 		for _, mode := range f.modes {
 			b.Run(f.name+"/"+mode, func(b *testing.B) {
+				cache := int64(-1)
+				if mode == "cached" {
+					cache = DefaultReplyCacheBytes
+				}
 				h := newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
 					file, err := os.Open(path)
 					if err != nil || mode == "sendfile" {
 						return file, err
 					}
 					return hiddenFile{file}, nil
-				}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout)
+				}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout, cache)
 				if mode == "stream" {
 					// No token is ever free: copyParallel is not used.
 					h.parallel = make(chan struct{})
@@ -371,7 +378,7 @@ func BenchmarkRelay(b *testing.B) {
 		}
 		source := httptest.NewServer(newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
 			return os.Open(path)
-		}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout))
+		}}, DefaultMaxRequestBytes, DefaultReplyStallTimeout, DefaultReplyCacheBytes))
 		call, err := encodeCall("query", name, []string{})
 		if err != nil {
 			b.Fatal(err)

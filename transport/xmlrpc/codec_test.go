@@ -213,7 +213,7 @@ func TestCodecLargeBodies(t *testing.T) {
 		src := bytes.NewReader(append(bytes.Repeat([]byte{0}, skip), want...))
 		src.Seek(int64(skip), io.SeekStart)
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, src, nil, nil))
+		require.NoError(t, writeQueryReply(rec, src, nil, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		f, err := d.replyStart()
@@ -261,11 +261,11 @@ func TestCodecFileChangedWhileSent(t *testing.T) {
 		bytes.Repeat([]byte("text "), 4*parallelChunk), bytes.Repeat([]byte{0, 1, 2}, 4*parallelChunk),
 	} {
 		rec := httptest.NewRecorder()
-		err := writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content}, nil, nil)
+		err := writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content}, nil, nil, nil)
 		require.ErrorContains(t, err, "shrank")
 
 		rec = httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content, grow: true}, nil, nil))
+		require.NoError(t, writeQueryReply(rec, &changing{Reader: bytes.NewReader(content), content: content, grow: true}, nil, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		_, err = d.replyStart()
@@ -344,7 +344,7 @@ func TestCodecScanMemo(t *testing.T) {
 		defer f.Close()
 		c := &countingFile{File: f}
 		rec := httptest.NewRecorder()
-		require.NoError(t, writeQueryReply(rec, c, memo, nil))
+		require.NoError(t, writeQueryReply(rec, c, memo, nil, nil))
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
 		_, err = d.replyStart()

@@ -13,7 +13,8 @@
 // or checked (textstream.go), base64 streams (base64.go), values
 // (value.go), requests (request.go) and replies (reply.go), which read
 // from an io.Reader and write to an io.Writer; the file-kind memo
-// (memo.go); and over them the client (client.go), the handler, which
+// (memo.go) and the cache of settled files' encoded replies
+// (replycache.go); and over them the client (client.go), the handler, which
 // owns HTTP headers and spooling (handler.go), the listener (listen.go)
 // and the Transport that ties them (transport.go). A file uses only
 // those before it, but for transport.go's defaults and Transport type.

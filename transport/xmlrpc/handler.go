@@ -31,7 +31,11 @@ import (
 // A query's reply is sent as text if the whole file is text, so a file is
 // read once to find out before it is sent; for an *os.File of 1 MiB or
 // more that has been left alone for two seconds, the handler remembers the
-// answer until the file changes (a new inode, size, mtime or ctime). A
+// answer until the file changes (a new inode, size, mtime or ctime); such
+// a file sent a second time, if it is not plain text, has its whole
+// encoded reply kept in a cache of DefaultReplyCacheBytes (64 MiB) and
+// later replies are written from there while a stat finds the file
+// unchanged (Config.ReplyCacheBytes sets the budget for Listen). A
 // body that hands its contents over in one of this package's encodings
 // (transport.Encoded; a reply relayed from another node, found through
 // the relay's Unwrap) is copied through, checked as it passes, rather
@@ -46,15 +50,18 @@ import (
 // DefaultReplyStallTimeout without progress, if the server lets the
 // handler set write deadlines (net/http's does).
 func NewHandler(p transport.Peer) http.Handler {
-	return newHandler(p, DefaultMaxRequestBytes, DefaultReplyStallTimeout)
+	return newHandler(p, DefaultMaxRequestBytes, DefaultReplyStallTimeout, DefaultReplyCacheBytes)
 }
 
-func newHandler(p transport.Peer, maxRequest int64, replyStall time.Duration) *xmlrpcHandler {
+// newHandler returns a handler whose reply cache has a budget of
+// cacheBytes (see Config.ReplyCacheBytes).
+func newHandler(p transport.Peer, maxRequest int64, replyStall time.Duration, cacheBytes int64) *xmlrpcHandler {
 	return &xmlrpcHandler{
 		p:          p,
 		maxRequest: maxRequest,
 		replyStall: replyStall,
 		scans:      newScanMemo(),
+		replies:    newReplyCache(cacheBytes),
 		parallel:   make(chan struct{}, parallelReplies),
 	}
 }
@@ -64,6 +71,7 @@ type xmlrpcHandler struct {
 	maxRequest int64
 	replyStall time.Duration // 0: replies are not timed
 	scans      *scanMemo
+	replies    *replyCache
 	// parallel holds a token for each reply being encoded by
 	// copyParallel, whose buffers are a megabyte or so: a reply that
 	// finds none free is encoded in small buffers on its own goroutine,
@@ -259,7 +267,7 @@ func writeFault(w http.ResponseWriter, code int, msg string) { writeXML(w, fault
 // sent.
 func (h *xmlrpcHandler) sendFile(w http.ResponseWriter, body io.Reader) error {
 	sw := &sentWriter{ResponseWriter: w}
-	err := writeQueryReply(sw, body, h.scans, h.parallel)
+	err := writeQueryReply(sw, body, h.scans, h.replies, h.parallel)
 	if sw.sent {
 		return nil
 	}
@@ -340,9 +348,14 @@ func writeXML(w http.ResponseWriter, doc []byte) {
 // Once the reply has begun, a failure can no longer become a fault: the
 // reply is cut short and the client sees a broken document.
 //
+// A settled file's reply that replies holds is sent from there; on the
+// second send of one version (scans knows its kind), its reply is
+// recorded into replies as it goes out, unless it is plain text, which
+// goes out with sendfile anyway.
+//
 // parallel, if not nil, rations copyParallel: a reply that cannot take a
 // token from it streams through small buffers instead.
-func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, parallel chan struct{}) error {
+func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, replies *replyCache, parallel chan struct{}) (err error) {
 	if e := encodedOf(body); e != nil {
 		return sendEncoded(w, e)
 	}
@@ -351,13 +364,26 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 	case transport.Texter:
 		text = b.IsText()
 	case io.ReadSeeker:
+		v := versionOf(b)
+		if e := replies.get(v); e != nil {
+			defer replies.release(e)
+			return sendCached(w, e.doc)
+		}
 		var pos, size int64
-		var err error
-		if text, length, pos, size, err = scanBody(scans, b); err != nil {
+		var known bool
+		if text, length, pos, size, known, err = scanBody(scans, b, v); err != nil {
 			return err
 		}
-		if f, ok := b.(*os.File); ok && text && length == size {
+		plain := text && length == size
+		if f, ok := b.(*os.File); ok && plain {
 			return sendPlainFile(w, f, size)
+		}
+		if known && !plain {
+			if e := replies.reserve(v, docLen(text, length)); e != nil {
+				rec := &recorder{ResponseWriter: w, e: e}
+				w = rec
+				defer func() { replies.commit(e, err == nil && !rec.over && versionOf(b) == v) }()
+			}
 		}
 		if ra, ok := b.(io.ReaderAt); ok && size > 2*parallelChunk && takeToken(parallel) {
 			if parallel != nil {
@@ -373,7 +399,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, par
 		}
 		defer cleanup()
 		var size int64
-		if text, length, _, size, err = scanBody(nil, rs); err != nil {
+		if text, length, _, size, _, err = scanBody(nil, rs, version{}); err != nil {
 			return err
 		}
 		body = &exactReader{r: rs, left: size}
@@ -458,10 +484,19 @@ func replyHeaders(w http.ResponseWriter, text bool, length int64) (open, close s
 	h := w.Header()
 	h.Set("Content-Type", "text/xml")
 	if length >= 0 {
-		n := int64(len(replyHead)+len(open)+len(close)+len(replyTail)) + length
-		h.Set("Content-Length", strconv.FormatInt(n, 10))
+		h.Set("Content-Length", strconv.FormatInt(docLen(text, length), 10))
 	}
 	return open, close
+}
+
+// docLen is the length of a reply document whose contents are length
+// bytes encoded.
+func docLen(text bool, length int64) int64 {
+	tags := len("<base64></base64>")
+	if text {
+		tags = len("<string></string>")
+	}
+	return int64(len(replyHead)+tags+len(replyTail)) + length
 }
 
 // sendParallel sends the size bytes of r from pos, encoded length bytes
@@ -552,10 +587,10 @@ func errShrank(err error) error {
 }
 
 // scanBody is scans.scan with a buffer of its own.
-func scanBody(scans *scanMemo, rs io.ReadSeeker) (text bool, length, pos, size int64, err error) {
+func scanBody(scans *scanMemo, rs io.ReadSeeker, v version) (text bool, length, pos, size int64, known bool, err error) {
 	in := getBuf(inPool, ioChunk)
 	defer putBuf(inPool, in)
-	return scans.scan(rs, *in)
+	return scans.scan(rs, v, *in)
 }
 
 // exactReader reads the left bytes of a file whose encoded length has

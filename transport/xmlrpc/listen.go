@@ -70,7 +70,7 @@ func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	}
 	var ctx context.Context
 	ctx, l.cancel = context.WithCancel(base)
-	h := newHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout)
+	h := newHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout, t.cfg.ReplyCacheBytes)
 	l.srv = &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// Counted so that Close can wait for handlers that

@@ -85,32 +85,51 @@ func newScanMemo() *scanMemo {
 	return &scanMemo{kinds: kinds}
 }
 
-// scan is scanSeeker, remembered for a whole file (rs at its start) that
-// can say what version it is (an *os.File) and has been left alone for
-// filestamp.Settle. A file that changes after its scan gets a new stamp,
-// and so a new scan.
-func (m *scanMemo) scan(rs io.ReadSeeker, buf []byte) (text bool, length, pos, size int64, err error) {
+// version is what a stat says of a body the memo (and the reply cache)
+// may remember things of: a whole file (rs at its start) that can say what
+// version it is (an *os.File), of minMemoSize bytes or more, left alone
+// for filestamp.Settle. ok is false for any other body.
+type version struct {
+	stamp filestamp.Stamp
+	size  int64
+	ok    bool
+}
+
+// versionOf stats rs, if it can, for its version.
+func versionOf(rs io.ReadSeeker) version {
 	f, ok := rs.(interface{ Stat() (fs.FileInfo, error) })
-	if m == nil || !ok {
-		return scanSeeker(rs, buf)
+	if !ok {
+		return version{}
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		return scanSeeker(rs, buf)
+		return version{}
 	}
 	stamp, ok := filestamp.Of(fi)
 	if !ok || fi.Size() < minMemoSize || !filestamp.Settled(fi) {
-		return scanSeeker(rs, buf)
+		return version{}
 	}
-	if pos, err = rs.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
-		return scanSeeker(rs, buf)
+	if pos, err := rs.Seek(0, io.SeekCurrent); err != nil || pos != 0 {
+		return version{}
 	}
-	if k, ok := m.kinds.Get(stamp); ok {
-		return k.text, k.length, 0, fi.Size(), nil
+	return version{stamp: stamp, size: fi.Size(), ok: true}
+}
+
+// scan is scanSeeker, remembered for rs of version v (see versionOf). A
+// file that changes after its scan gets a new stamp, and so a new scan.
+// known reports that the kind came from the memo: the file has been sent
+// before, in this version.
+func (m *scanMemo) scan(rs io.ReadSeeker, v version, buf []byte) (text bool, length, pos, size int64, known bool, err error) {
+	if m == nil || !v.ok {
+		text, length, pos, size, err = scanSeeker(rs, buf)
+		return text, length, pos, size, false, err
+	}
+	if k, ok := m.kinds.Get(v.stamp); ok {
+		return k.text, k.length, 0, v.size, true, nil
 	}
 	text, length, pos, size, err = scanSeeker(rs, buf)
-	if err == nil && size == fi.Size() {
-		m.kinds.Add(stamp, fileKind{text: text, length: length})
+	if err == nil && size == v.size {
+		m.kinds.Add(v.stamp, fileKind{text: text, length: length})
 	}
-	return text, length, pos, size, err
+	return text, length, pos, size, false, err
 }

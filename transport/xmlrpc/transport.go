@@ -89,6 +89,18 @@ type Config struct {
 	// timed.
 	ReplyStallTimeout time.Duration
 
+	// ReplyCacheBytes is the budget of the server's cache of encoded
+	// replies: a settled file of Dir (1 MiB or more, left alone for two
+	// seconds) sent a second time in one version has its reply, escaped
+	// or in base64, kept in memory, and later replies are written from
+	// there, as long as a stat finds the file unchanged (a new inode,
+	// size, mtime or ctime is a new version). A reply larger than half the
+	// budget is never kept, nor is plain text (it goes out with sendfile).
+	// Every buffer counts until it is let go, including one evicted while
+	// slow clients still read it, so the cache never holds more. If zero,
+	// it is DefaultReplyCacheBytes (64 MiB); if negative, there is none.
+	ReplyCacheBytes int64
+
 	// MaxConnsPerAddr caps the connections the server keeps open at
 	// once from one client IP address; one over the cap is closed as
 	// soon as it is accepted. As a connection carries one call at a

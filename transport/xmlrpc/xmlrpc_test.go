@@ -834,7 +834,7 @@ func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
 		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
 		h := newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
 			return open(name), nil
-		}}, DefaultMaxRequestBytes, time.Minute)
+		}}, DefaultMaxRequestBytes, time.Minute, DefaultReplyCacheBytes)
 		call, err := encodeCall("query", name, []string{})
 		require.NoError(t, err)
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/RPC2", bytes.NewReader(call)))
