@@ -64,7 +64,7 @@ func TestBigFileAcrossThreeHopsInBoundedMemory(t *testing.T) {
 	defer tr.Close()
 	peers := make([]transport.Peer, 4)
 	for i, u := range urls {
-		waitForPort(t, strings.TrimPrefix(u, "http://"))
+		testenv.WaitListening(t, strings.TrimPrefix(u, "http://"), 10*time.Second)
 		p, err := tr.Dial(u)
 		require.NoError(t, err)
 		peers[i] = p
@@ -147,21 +147,4 @@ func freeLoopbackAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// waitForPort waits, for at most ten seconds, until addr accepts.
-func waitForPort(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			conn.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never accepted: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -202,7 +202,7 @@ func TestChaosNetns(t *testing.T) {
 	bigSum := writeRandomFile(t, filepath.Join(c.dir, "big.bin"), 8<<20)
 	cutSum := writeRandomFile(t, filepath.Join(c.dir, "cut.bin"), 24<<20)
 
-	waitForPort(t, cn.addr(0, 2)+":4242")
+	testenv.WaitListening(t, cn.addr(0, 2)+":4242", 10*time.Second)
 	cn.waitIn(py, "a", cn.addr(1, 2)+":4242")
 	cn.waitIn(py, "b", cn.addr(2, 2)+":4242")
 	tr := xmlrpc.New(xmlrpc.Config{CallTimeout: 3 * time.Minute})

@@ -62,7 +62,7 @@ func startNodeProc(t *testing.T, bin, secret string, files map[string][]byte) *n
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		p.cmd.Wait()
 	})
-	waitForPort(t, strings.TrimPrefix(p.url, "http://"))
+	testenv.WaitListening(t, strings.TrimPrefix(p.url, "http://"), 10*time.Second)
 	return p
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +50,7 @@ func TestMeshOfProcesses(t *testing.T) {
 		})
 	}
 	for _, u := range urls {
-		waitListening(t, strings.TrimPrefix(u, "http://"))
+		testenv.WaitListening(t, strings.TrimPrefix(u, "http://"), 30*time.Second)
 	}
 	tr := xmlrpc.New(xmlrpc.Config{})
 	defer tr.Close()
@@ -114,23 +113,6 @@ func cpuOf(pids []int) time.Duration {
 
 func itoa(i int) string { return string(rune('a'+i/26)) + string(rune('a'+i%26)) }
 
-// waitListening waits until something accepts connections at addr.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no node listening at %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Node processes and a Python book node in one network: a search (the
 // filepeer.search a front-end would call, over XML-RPC) finds the file
 // on every node process in reach, and not on the Python node, which
@@ -153,7 +135,7 @@ func TestSearchAcrossProcesses(t *testing.T) {
 				t.Logf("%v said:\n%s", argv, out.String())
 			}
 		})
-		waitListening(t, strings.TrimPrefix(argv[len(argv)-3], "http://"))
+		testenv.WaitListening(t, strings.TrimPrefix(argv[len(argv)-3], "http://"), 30*time.Second)
 	}
 	// a, b, c are node processes; p is a Python node; a knows b and p,
 	// b knows c, p knows d (a node process only p leads to).

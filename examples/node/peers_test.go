@@ -60,7 +60,7 @@ func TestPeersFileAcrossRestarts(t *testing.T) {
 				t.Logf("node said:\n%s", out.String())
 			}
 		})
-		waitListening(t, strings.TrimPrefix(url, "http://"))
+		testenv.WaitListening(t, strings.TrimPrefix(url, "http://"), 30*time.Second)
 		return cmd
 	}
 

@@ -46,18 +46,10 @@ func StartPyNode(t testing.TB, py, script string) *PyNode {
 			t.Logf("python node %s said:\n%s", n.URL, out.String())
 		}
 	})
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("python node at %s did not start: %v\n%s", n.URL, err, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := waitListening(addr, 15*time.Second); err != nil {
+		t.Fatalf("python node at %s did not start: %v\n%s", n.URL, err, out.String())
 	}
+	return n
 }
 
 // PyResult is what Python's ServerProxy made of a reply: its type (str,

@@ -5,10 +5,12 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Tool returns the path of the program name, skipping the test if it is
@@ -45,4 +47,30 @@ func Build(t testing.TB, pkg string) string {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
 	return bin
+}
+
+// WaitListening waits until something accepts TCP connections at addr,
+// for at most within, and fails the test if nothing does.
+func WaitListening(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	if err := waitListening(addr, within); err != nil {
+		t.Fatalf("nothing accepts connections at %s: %v", addr, err)
+	}
+}
+
+// waitListening is WaitListening's loop, which returns the last dial's
+// error if nothing accepted in time.
+func waitListening(addr string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
