@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
@@ -102,7 +103,23 @@ func TestDHTFetchByHash(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	require.NoError(t, c.Fetch(ctx, "sha256:"+hex.EncodeToString(sum[:]), "s3cret"))
+	// b hashes its file and announces the hash in the background after
+	// it starts, and a admits b once b has answered a probe: until both
+	// have happened, the contents cannot be found (fault 100), and
+	// nothing is left in a's directory.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.Fetch(ctx, "sha256:"+hex.EncodeToString(sum[:]), "s3cret")
+		if err == nil {
+			break
+		}
+		require.ErrorIs(t, err, peer.ErrUnhandled)
+		require.True(t, time.Now().Before(deadline), "the contents were never found: %v", err)
+		entries, rerr := os.ReadDir(filesA)
+		require.NoError(t, rerr)
+		require.Empty(t, entries, "a failed fetch left something behind")
+		time.Sleep(100 * time.Millisecond)
+	}
 	got, err := os.ReadFile(filepath.Join(filesA, "found.txt"))
 	require.NoError(t, err)
 	require.Equal(t, body, got)
