@@ -100,7 +100,10 @@ func (l *emuLink) read(from int, queue chan<- delayed) {
 			return
 		}
 		if err != nil {
-			continue // the device going down and up again
+			// The device going down and up again: wait rather than
+			// spin on an error that may repeat until Close.
+			time.Sleep(time.Millisecond)
+			continue
 		}
 		pkt := buf[:n]
 		switch {
