@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -321,14 +320,9 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
-// freeURL returns the URL of a loopback port that was free a moment ago.
-func freeURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return "http://" + l.Addr().String()
-}
+// freeURL returns the URL of a loopback port that was free a moment ago
+// and has not been handed out before in this test process.
+func freeURL(t *testing.T) string { return "http://" + testenv.FreeAddr(t) }
 
 // TestBinary runs the real program over HTTP: the book's walkthrough typed
 // into a pipe.

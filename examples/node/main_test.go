@@ -40,14 +40,9 @@ func shared(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// freeURL returns the URL of a loopback port that was free a moment ago.
-func freeURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return "http://" + l.Addr().String()
-}
+// freeURL returns the URL of a loopback port that was free a moment ago
+// and has not been handed out before in this test process.
+func freeURL(t *testing.T) string { return "http://" + testenv.FreeAddr(t) }
 
 // serve runs the program in the background with args and e, and returns
 // the node once it serves; the program is stopped when the test ends.

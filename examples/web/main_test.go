@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,19 +21,15 @@ import (
 	"github.com/filepeer/peer"
 	"github.com/filepeer/peer/examples/internal/cli"
 	"github.com/filepeer/peer/examples/internal/hold"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// freeURL returns the URL of a loopback port that was free a moment ago.
-func freeURL(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return "http://" + l.Addr().String()
-}
+// freeURL returns the URL of a loopback port that was free a moment ago
+// and has not been handed out before in this test process.
+func freeURL(t *testing.T) string { return "http://" + testenv.FreeAddr(t) }
 
 // shared returns a new directory holding files, an hour old: a node
 // hashes only files left alone for a while.

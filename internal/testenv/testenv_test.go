@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,4 +67,21 @@ func TestTool(t *testing.T) {
 	if path := Tool(r, "go"); path == "" || r.fatal != "" || r.skip != "" {
 		t.Fatalf("Tool(go) = %q, fatal %q, skip %q", path, r.fatal, r.skip)
 	}
+}
+
+// FreeAddr never hands out one port twice, and each is free to listen on.
+func TestFreeAddr(t *testing.T) {
+	seen := make(map[string]bool)
+	for range 200 {
+		addr := FreeAddr(t)
+		if seen[addr] {
+			t.Fatalf("%s handed out twice", addr)
+		}
+		seen[addr] = true
+	}
+	l, err := net.Listen("tcp", FreeAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,17 +16,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // start runs the program until the test ends and returns the lines it
 // printed first: its URLs.
@@ -60,7 +53,7 @@ func TestTwoNodesJoinAndKeepIDs(t *testing.T) {
 	keyA := filepath.Join(dir, "a.key")
 	filesA, filesB := t.TempDir(), t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(filesA, "a.txt"), []byte("from a"), 0o644))
-	a := start(t, 2, "-key", keyA, "-dir", filesA, "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-http", "http://"+freePort(t))
+	a := start(t, 2, "-key", keyA, "-dir", filesA, "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-http", "http://"+testenv.FreeAddr(t))
 	aP2P := strings.TrimPrefix(a[0], "libp2p: ")
 	start(t, 1, "-key", filepath.Join(dir, "b.key"), "-dir", filesB, "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-join", aP2P)
 	b, err := os.ReadFile(keyA)
@@ -91,7 +84,7 @@ func TestDHTFetchByHash(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, body, 0o644))
 	old := time.Now().Add(-time.Hour)
 	require.NoError(t, os.Chtimes(p, old, old))
-	httpA := "http://" + freePort(t)
+	httpA := "http://" + testenv.FreeAddr(t)
 	a := start(t, 2, "-key", filepath.Join(dir, "a.key"), "-dir", filesA, "-dht", "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-http", httpA)
 	aP2P := strings.TrimPrefix(a[0], "libp2p: ")
 	start(t, 1, "-key", filepath.Join(dir, "b.key"), "-dir", filesB, "-dht", "-listen", "libp2p:///ip4/127.0.0.1/tcp/0", "-join", aP2P)
