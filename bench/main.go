@@ -128,7 +128,11 @@ func run(quick bool, only string) error {
 			return err
 		}
 		for _, dir := range []string{"node1", "py1"} {
-			if err := os.WriteFile(filepath.Join(work, dir, name), b, 0o644); err != nil && dir == "node1" {
+			path := filepath.Join(work, dir, name)
+			if err := os.WriteFile(path, b, 0o644); err != nil && dir == "node1" {
+				return err
+			}
+			if err := longAgo(path); err != nil && dir == "node1" {
 				return err
 			}
 		}
@@ -350,12 +354,28 @@ func makeFiles(dir string) (map[string]int64, error) {
 	}
 	sizes := map[string]int64{}
 	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
 			return nil, err
+		}
+		if name != "fresh16.txt" {
+			if err := longAgo(path); err != nil {
+				return nil, err
+			}
 		}
 		sizes[name] = int64(len(b))
 	}
 	return sizes, nil
+}
+
+// longAgo dates the file at path an hour back: a file long in a node's
+// directory, as a relay's source or a file sent from Dir is, rather than
+// one written a moment ago, which a node scans on every send (the fresh
+// row measures that). Without it a short run (-only relay) measured the
+// source node's scans as well as the relay.
+func longAgo(path string) error {
+	t := time.Now().Add(-time.Hour)
+	return os.Chtimes(path, t, t)
 }
 
 // request builds an XML-RPC call with string parameters.
