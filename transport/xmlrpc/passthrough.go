@@ -9,7 +9,6 @@ package xmlrpc
 // it. A check that fails is an error of the read, as a decode's is.
 
 import (
-	"bytes"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -34,8 +33,8 @@ const (
 // with n == 0, when the text has ended. Text already in that form, the
 // commonest by far, is copied in bulk (canonicalRun); anything else (an
 // entity of another kind, a raw '>' or CR, a character cut by the end of
-// the buffer) goes one character at a time through readChar and is
-// escaped again.
+// the buffer, one XML does not allow) goes one character at a time
+// through readChar, which checks it, and is escaped again.
 func (d *xmlDecoder) readEscaped(p []byte) (n int, err error) {
 	if len(d.pend) > 0 {
 		n = copy(p, d.pend)
@@ -49,17 +48,12 @@ func (d *xmlDecoder) readEscaped(p []byte) (n int, err error) {
 			}
 			return 0, eofError(err)
 		}
-		if d.slow <= 0 {
-			buf, _ := d.r.Peek(d.r.Buffered())
-			k, refused := canonicalRun(buf[:min(len(buf), len(p)-n)])
-			if k > 0 {
-				n += copy(p[n:], buf[:k])
-				d.r.Discard(k)
-				continue
-			}
-			d.slow = refused
+		buf, _ := d.r.Peek(d.r.Buffered())
+		if k := canonicalRun(buf[:min(len(buf), len(p)-n)]); k > 0 {
+			n += copy(p[n:], buf[:k])
+			d.r.Discard(k)
+			continue
 		}
-		d.slow--
 		var ch [utf8.UTFMax]byte
 		k, err := d.readChar(ch[:])
 		if err == errAtTag && n > 0 {
@@ -83,68 +77,48 @@ func (d *xmlDecoder) readEscaped(p []byte) (n int, err error) {
 // text in the form appendEscaped writes (so it may be copied as it is):
 // characters XML allows, in valid UTF-8, other than '<', '>' and CR, and
 // the entities &amp;, &lt;, &gt; and &#13;. It stops before anything else
-// (and before a character that buf cuts short), for readEscaped to take
-// one character at a time. If the prefix up to where it stops holds a
-// character XML does not allow, it returns 0 and that prefix's length as
-// refused.
+// (and before a character or an entity that buf cuts short), for
+// readEscaped to take one character at a time.
 //
-// The stop is found first and only what lies before it is checked, with
-// the vectorised checks of validText: a check of the whole buffer before
-// each stop made text with a raw CR on every line quadratic.
-func canonicalRun(buf []byte) (n, refused int) {
-	end := canonicalPrefix(buf)
-	if end == len(buf) {
-		end -= incompleteTail(buf)
+// It is one pass: canonicalBlocks takes ASCII 32 bytes at a time, where
+// the processor can, and textRun's word-at-a-time test the rest, a window
+// at a time, hopping over entities and characters beyond ASCII. It was
+// four searches with bytes.IndexByte for the first stop and validText's
+// checks of what came before: BenchmarkPassThrough pass, 4 MiB, side by
+// side in one run, took 1.02 ms against 3.63 ms on the harness's text,
+// 0.59 ms against 1.68 ms on plain text, 1.95 ms against 3.14 ms on prose.
+func canonicalRun(buf []byte) int {
+	i := 0
+	for i < len(buf) {
+		i += canonicalBlocks(buf[i:])
+		i += textRun(buf[i:min(len(buf), i+runWindow)], &escPlain)
+		if i == len(buf) {
+			break
+		}
+		switch c := buf[i]; {
+		case c == '&':
+			n := canonicalEntity(buf[i:])
+			if n == 0 {
+				return i
+			}
+			i += n
+		case c >= utf8.RuneSelf:
+			// The window cut a character short.
+			n := xmlRuneLen(buf[i:])
+			if n == 0 {
+				return i
+			}
+			i += n
+		case !escPlain[c]:
+			return i
+		}
 	}
-	if !validText(buf[:end]) {
-		return 0, end
-	}
-	return end, 0
+	return i
 }
 
-// canonicalPrefix returns the index of the first '<', '>', CR, or '&' that
-// does not start one of the four entities, in b, or len(b). It looks a
-// window at a time for the three that canonical text lacks
-// (bytes.IndexByte, vectorised), then hops from '&' to '&' before the
-// first of them. The window starts small and doubles up to stopWindow
-// while no stop comes, which bounds the work before a stop when stops
-// come often, as a raw CR on every line does or a character reference
-// for every character (BenchmarkPassThrough/refs: 12 MB/s with windows of
-// stopWindow from the start, 52 MB/s growing ones; dense and plain text
-// as fast either way).
-func canonicalPrefix(b []byte) int {
-	for i, size := 0, 64; i < len(b); size = min(2*size, stopWindow) {
-		w := b[i:min(len(b), i+size)]
-		end := len(w)
-		for _, c := range [...]byte{'<', '>', '\r'} {
-			if k := bytes.IndexByte(w[:end], c); k >= 0 {
-				end = k
-			}
-		}
-		j := 0
-		for j < end {
-			k := bytes.IndexByte(w[j:end], '&')
-			if k < 0 {
-				j = end
-				break
-			}
-			j += k
-			e := canonicalEntity(b[i+j:])
-			if e == 0 {
-				return i + j
-			}
-			j += e // may pass the window's end, not end itself
-		}
-		if end < len(w) {
-			return i + end
-		}
-		i += j
-	}
-	return len(b)
-}
-
-// stopWindow is how much of the text canonicalPrefix looks at a time.
-const stopWindow = 4 << 10
+// runWindow is how much canonicalRun gives textRun at a time, so that it
+// goes back to canonicalBlocks soon after what stopped them.
+const runWindow = 256
 
 // canonicalEntity returns the length of the entity that starts b if it is
 // one appendEscaped writes, or 0.
@@ -236,11 +210,17 @@ func (c *base64Check) read(p []byte) (int, error) {
 // check moves the base64 characters of p[from:to] to p[from:], checking
 // them, and returns where they end. p[:from] holds the partial quantum
 // read before, so that p[0] starts a quantum. Whole words of the alphabet
-// are checked with one table lookup a byte and no branch, 4 GB/s here.
+// are checked with one table lookup a byte and no branch, 4 GB/s here;
+// where nothing has been left out yet, base64Blocks checks 32 bytes at a
+// time first.
 func (c *base64Check) check(p []byte, from, to int) (int, error) {
 	k, i := from, from
 	for i < to {
 		if c.pad == 0 && !c.padded {
+			if k == i {
+				n := base64Blocks(p[i:to])
+				i, k = i+n, k+n
+			}
 			for ; i+8 <= to; i, k = i+8, k+8 {
 				q := p[i : i+8 : i+8]
 				if notBase64[q[0]]|notBase64[q[1]]|notBase64[q[2]]|notBase64[q[3]]|

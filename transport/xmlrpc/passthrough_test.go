@@ -165,8 +165,19 @@ var goodBase64Replies = []string{
 // TestPassThroughMatchesDecode checks the pass-through against a decode
 // encoded again, on good and hostile documents, through buffers and reads
 // of several sizes, so that every boundary meets an entity, a character
-// or a quantum.
+// or a quantum. It runs with the vector checks (blocks_amd64.s), where
+// the processor has them, and with the word-at-a-time code alone.
 func TestPassThroughMatchesDecode(t *testing.T) {
+	if haveAVX2 {
+		t.Run("vectors", passThroughMatchesDecode)
+	}
+	t.Run("words", func(t *testing.T) {
+		withoutVectors(t)
+		passThroughMatchesDecode(t)
+	})
+}
+
+func passThroughMatchesDecode(t *testing.T) {
 	for _, doc := range slices.Concat(goodReplies, goodBase64Replies) {
 		checkPassThrough(t, []byte(doc))
 		_, _, err := readReply([]byte(doc), true, 16, 5)

@@ -1,0 +1,158 @@
+#include "textflag.h"
+
+// Bytes repeated 32 times, for comparisons against a whole block.
+#define BYTES32(name, v) \
+	DATA name<>+0(SB)/8, $v; \
+	DATA name<>+8(SB)/8, $v; \
+	DATA name<>+16(SB)/8, $v; \
+	DATA name<>+24(SB)/8, $v; \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+BYTES32(c20, 0x2020202020202020)
+BYTES32(tab, 0x0909090909090909)
+BYTES32(lf, 0x0a0a0a0a0a0a0a0a)
+BYTES32(lt, 0x3c3c3c3c3c3c3c3c)
+BYTES32(gt, 0x3e3e3e3e3e3e3e3e)
+BYTES32(amp, 0x2626262626262626)
+BYTES32(chA, 0x6161616161616161)
+BYTES32(chM, 0x6d6d6d6d6d6d6d6d)
+BYTES32(chP, 0x7070707070707070)
+BYTES32(semi, 0x3b3b3b3b3b3b3b3b)
+BYTES32(chL, 0x6c6c6c6c6c6c6c6c)
+BYTES32(chG, 0x6767676767676767)
+BYTES32(chT, 0x7474747474747474)
+BYTES32(hash, 0x2323232323232323)
+BYTES32(one, 0x3131313131313131)
+BYTES32(three, 0x3333333333333333)
+BYTES32(upA1, 0x4040404040404040)
+BYTES32(upZ1, 0x5b5b5b5b5b5b5b5b)
+BYTES32(loA1, 0x6060606060606060)
+BYTES32(loZ1, 0x7b7b7b7b7b7b7b7b)
+BYTES32(dig01, 0x2f2f2f2f2f2f2f2f)
+BYTES32(dig91, 0x3a3a3a3a3a3a3a3a)
+BYTES32(plus, 0x2b2b2b2b2b2b2b2b)
+
+// func canonicalBlocksAVX2(b []byte) int
+//
+// Y0 the block, Y1-Y4 it shifted by 1-4 bytes, Y5 the stops, Y6-Y8
+// scratch.
+TEXT ·canonicalBlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), BX
+	XORQ AX, AX
+
+loop:
+	LEAQ 36(AX), DX
+	CMPQ DX, BX
+	JA   done
+	VMOVDQU (SI)(AX*1), Y0
+
+	// Below 0x20 as a signed byte: a control character, or a byte
+	// beyond ASCII. Tab and LF are let through.
+	VMOVDQU c20<>(SB), Y5
+	VPCMPGTB Y0, Y5, Y5
+	VPCMPEQB tab<>(SB), Y0, Y6
+	VPCMPEQB lf<>(SB), Y0, Y7
+	VPOR     Y6, Y7, Y6
+	VPANDN   Y5, Y6, Y5
+	VPCMPEQB lt<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB gt<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+
+	// '&' is a stop unless &amp;, &lt;, &gt; or &#13; starts there.
+	VPCMPEQB amp<>(SB), Y0, Y8
+	VPTEST   Y8, Y8
+	JZ       tally
+	VMOVDQU  1(SI)(AX*1), Y1
+	VMOVDQU  2(SI)(AX*1), Y2
+	VMOVDQU  3(SI)(AX*1), Y3
+	VMOVDQU  4(SI)(AX*1), Y4
+	VPCMPEQB semi<>(SB), Y3, Y6 // &lt; &gt;: ';' third
+	VPCMPEQB chT<>(SB), Y2, Y7
+	VPAND    Y7, Y6, Y6
+	VPCMPEQB chL<>(SB), Y1, Y7
+	VPCMPEQB chG<>(SB), Y1, Y9
+	VPOR     Y9, Y7, Y7
+	VPAND    Y7, Y6, Y6          // Y6: &lt; or &gt;
+	VPCMPEQB semi<>(SB), Y4, Y7 // &amp; &#13;: ';' fourth
+	VPCMPEQB chA<>(SB), Y1, Y9
+	VPCMPEQB chM<>(SB), Y2, Y10
+	VPAND    Y10, Y9, Y9
+	VPCMPEQB chP<>(SB), Y3, Y10
+	VPAND    Y10, Y9, Y9         // Y9: "amp"
+	VPCMPEQB hash<>(SB), Y1, Y10
+	VPCMPEQB one<>(SB), Y2, Y11
+	VPAND    Y11, Y10, Y10
+	VPCMPEQB three<>(SB), Y3, Y11
+	VPAND    Y11, Y10, Y10       // Y10: "#13"
+	VPOR     Y10, Y9, Y9
+	VPAND    Y9, Y7, Y7          // Y7: &amp; or &#13;
+	VPOR     Y7, Y6, Y6          // Y6: a canonical entity starts here
+	VPANDN   Y8, Y6, Y8          // Y8: '&' that starts none
+	VPOR     Y8, Y5, Y5
+
+tally:
+	VPMOVMSKB Y5, CX
+	TESTL     CX, CX
+	JNZ       found
+	ADDQ      $32, AX
+	JMP       loop
+
+found:
+	BSFL CX, CX
+	ADDQ CX, AX
+
+done:
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET
+
+// func base64BlocksAVX2(b []byte) int
+TEXT ·base64BlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), BX
+	XORQ AX, AX
+
+b64loop:
+	LEAQ 32(AX), DX
+	CMPQ DX, BX
+	JA   b64done
+	VMOVDQU (SI)(AX*1), Y0
+
+	// In the alphabet: 'A'-'Z', 'a'-'z', '0'-'9', '+' or '/'. Bytes
+	// beyond ASCII are negative, below every bound.
+	VPCMPGTB upA1<>(SB), Y0, Y5 // x > '@'
+	VMOVDQU  upZ1<>(SB), Y6
+	VPCMPGTB Y0, Y6, Y6         // '[' > x
+	VPAND    Y6, Y5, Y5
+	VPCMPGTB loA1<>(SB), Y0, Y6 // x > '`'
+	VMOVDQU  loZ1<>(SB), Y7
+	VPCMPGTB Y0, Y7, Y7         // '{' > x
+	VPAND    Y7, Y6, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPGTB dig01<>(SB), Y0, Y6 // x > '/': digits
+	VMOVDQU  dig91<>(SB), Y7
+	VPCMPGTB Y0, Y7, Y7          // ':' > x
+	VPAND    Y7, Y6, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB plus<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB dig01<>(SB), Y0, Y6 // '/'
+	VPOR     Y6, Y5, Y5
+
+	VPMOVMSKB Y5, CX
+	NOTL      CX
+	TESTL     CX, CX
+	JNZ       b64found
+	ADDQ      $32, AX
+	JMP       b64loop
+
+b64found:
+	BSFL CX, CX
+	ADDQ CX, AX
+
+b64done:
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET

@@ -1,0 +1,12 @@
+//go:build !amd64
+
+package xmlrpc
+
+// Without the vector checks of blocks_amd64.s, the word-at-a-time Go code
+// does it all.
+
+var haveAVX2 = false
+
+func canonicalBlocks([]byte) int { return 0 }
+
+func base64Blocks([]byte) int { return 0 }

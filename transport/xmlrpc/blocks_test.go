@@ -1,0 +1,101 @@
+package xmlrpc
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// canonicalBlocksRef is canonicalBlocks a byte at a time: blocks of 32
+// while 36 bytes are left, to the first byte that is not canonical ASCII.
+func canonicalBlocksRef(b []byte) int {
+	ok := func(j int) bool {
+		switch c := b[j]; {
+		case c == '&':
+			return canonicalEntity(b[j:]) > 0
+		case c == '<' || c == '>':
+			return false
+		default:
+			return c == '\t' || c == '\n' || c >= 0x20 && c < 0x80
+		}
+	}
+	i := 0
+	for ; i+36 <= len(b); i += 32 {
+		for j := i; j < i+32; j++ {
+			if !ok(j) {
+				return j
+			}
+		}
+	}
+	return i
+}
+
+// base64BlocksRef is base64Blocks a byte at a time.
+func base64BlocksRef(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		for j := i; j < i+32; j++ {
+			if notBase64[b[j]] != 0 {
+				return j
+			}
+		}
+	}
+	return i
+}
+
+// blockInputs are texts made mostly of what passes, with a stop now and
+// then, at every offset within a block and across block ends.
+func blockInputs() [][]byte {
+	r := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"a", "Z", "q", "0", "+", "/", " ", "\t", "\n", "~", "\x7f", ";",
+		"&amp;", "&lt;", "&gt;", "&#13;", "&", "&am", "&amp", "&lt", "&#1;", "&quot;",
+		"<", ">", "\r", "\x00", "\x1f", "\x80", "é", "🙂", "\xff", "="}
+	var out [][]byte
+	for range 3000 {
+		var b strings.Builder
+		n := r.IntN(160)
+		for b.Len() < n {
+			if r.IntN(12) == 0 {
+				b.WriteString(pieces[r.IntN(len(pieces))])
+			} else {
+				b.WriteByte("abcxyzABC0129+/ "[r.IntN(16)])
+			}
+		}
+		out = append(out, []byte(b.String()))
+	}
+	return out
+}
+
+// The vector blocks agree with their byte-at-a-time definitions. On a
+// processor without AVX2, or another architecture, they take nothing.
+func TestBlocksMatchReference(t *testing.T) {
+	for _, b := range blockInputs() {
+		checkBlocks(t, b)
+	}
+}
+
+func checkBlocks(t *testing.T, b []byte) {
+	if !haveAVX2 {
+		require.Zero(t, canonicalBlocks(b))
+		require.Zero(t, base64Blocks(b))
+		return
+	}
+	require.Equal(t, canonicalBlocksRef(b), canonicalBlocks(b), "%q", b)
+	require.Equal(t, base64BlocksRef(b), base64Blocks(b), "%q", b)
+}
+
+// withoutVectors turns the vector checks off until the test ends.
+func withoutVectors(t *testing.T) {
+	was := haveAVX2
+	haveAVX2 = false
+	t.Cleanup(func() { haveAVX2 = was })
+}
+
+func FuzzBlocks(f *testing.F) {
+	for _, b := range blockInputs()[:50] {
+		f.Add(b)
+	}
+	f.Fuzz(checkBlocks)
+}
