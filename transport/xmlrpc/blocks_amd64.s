@@ -156,3 +156,183 @@ b64done:
 	VZEROUPPER
 	MOVQ AX, ret+24(FP)
 	RET
+
+BYTES32(cr, 0x0d0d0d0d0d0d0d0d)
+
+// func scanBlocksAVX2(b []byte) (n, growth int)
+//
+// Y5 the stops; DI the growth.
+TEXT ·scanBlocksAVX2(SB), NOSPLIT, $0-40
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), BX
+	XORQ AX, AX
+	XORQ DI, DI
+
+scanloop:
+	LEAQ 32(AX), DX
+	CMPQ DX, BX
+	JA   scandone
+	VMOVDQU (SI)(AX*1), Y0
+
+	// Controls other than tab, LF and CR, and bytes beyond ASCII.
+	VMOVDQU  c20<>(SB), Y5
+	VPCMPGTB Y0, Y5, Y5
+	VPCMPEQB tab<>(SB), Y0, Y6
+	VPCMPEQB lf<>(SB), Y0, Y7
+	VPOR     Y6, Y7, Y6
+	VPCMPEQB cr<>(SB), Y0, Y9
+	VPOR     Y9, Y6, Y6
+	VPANDN   Y5, Y6, Y5
+	VPMOVMSKB Y5, CX
+
+	// What escaping adds: 4 for '&' and CR, 3 for '<' and '>'.
+	VPCMPEQB amp<>(SB), Y0, Y6
+	VPOR     Y9, Y6, Y6
+	VPMOVMSKB Y6, R8
+	VPCMPEQB lt<>(SB), Y0, Y6
+	VPCMPEQB gt<>(SB), Y0, Y7
+	VPOR     Y7, Y6, Y6
+	VPMOVMSKB Y6, R9
+	TESTL    CX, CX
+	JNZ      scanfound
+	POPCNTL  R8, R8
+	POPCNTL  R9, R9
+	LEAQ     (DI)(R8*4), DI
+	LEAQ     (R9)(R9*2), R9
+	ADDQ     R9, DI
+	ADDQ     $32, AX
+	JMP      scanloop
+
+scanfound:
+	// Count only what comes before the stop.
+	BSFL  CX, CX
+	ADDQ  CX, AX
+	MOVL  $1, DX
+	SHLL  CX, DX
+	DECL  DX
+	ANDL  DX, R8
+	ANDL  DX, R9
+	POPCNTL R8, R8
+	POPCNTL R9, R9
+	LEAQ  (DI)(R8*4), DI
+	LEAQ  (R9)(R9*2), R9
+	ADDQ  R9, DI
+
+scandone:
+	VZEROUPPER
+	MOVQ AX, n+24(FP)
+	MOVQ DI, growth+32(FP)
+	RET
+
+// func escapeBlocksAVX2(dst, src []byte) (nd, ns int)
+//
+// A block's stops are found at once; then the runs between them are
+// copied, each with one load and one store of 32 bytes (what lies beyond
+// the run is written over next), and an entity written for each stop.
+// DX counts what is written of dst, AX what is used of src, R8 the start
+// of the run within the block, CX the stops not yet handled.
+TEXT ·escapeBlocksAVX2(SB), NOSPLIT, $0-64
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), R10
+	MOVQ src_base+24(FP), SI
+	MOVQ src_len+32(FP), BX
+	XORQ AX, AX
+	XORQ DX, DX
+
+escloop:
+	LEAQ 64(AX), R11 // a block, and the 32 bytes a run's load may read beyond it
+	CMPQ R11, BX
+	JA   escdone
+	LEAQ 192(DX), R11 // a block of nothing but '&', and 32 bytes
+	CMPQ R11, R10
+	JA   escdone
+	VMOVDQU (SI)(AX*1), Y0
+
+	// Controls other than tab and LF (CR among them), bytes beyond
+	// ASCII, '&', '<' and '>'.
+	VMOVDQU  c20<>(SB), Y5
+	VPCMPGTB Y0, Y5, Y5
+	VPCMPEQB tab<>(SB), Y0, Y6
+	VPCMPEQB lf<>(SB), Y0, Y7
+	VPOR     Y6, Y7, Y6
+	VPANDN   Y5, Y6, Y5
+	VPCMPEQB amp<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB lt<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB gt<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPMOVMSKB Y5, CX
+	TESTL    CX, CX
+	JNZ      escstops
+	VMOVDQU  Y0, (DI)(DX*1)
+	ADDQ     $32, AX
+	ADDQ     $32, DX
+	JMP      escloop
+
+escstops:
+	XORQ R8, R8
+
+escnext:
+	// The run before the next stop, at R9.
+	BSFL    CX, R9
+	LEAQ    (SI)(AX*1), R11
+	VMOVDQU (R11)(R8*1), Y1
+	VMOVDQU Y1, (DI)(DX*1)
+	ADDQ    R9, DX
+	SUBQ    R8, DX
+	MOVQ    R9, R8
+	MOVBLZX (R11)(R8*1), R12
+	CMPB    R12, $0x26
+	JEQ     escamp
+	CMPB    R12, $0x3c
+	JEQ     esclt
+	CMPB    R12, $0x3e
+	JEQ     escgt
+	CMPB    R12, $0x0d
+	JEQ     esccr
+	// A control or a byte beyond ASCII: the Go code's.
+	ADDQ R8, AX
+	JMP  escdone
+
+escamp:
+	MOVQ $0x3b706d6126, R12 // "&amp;"
+	MOVQ R12, (DI)(DX*1)
+	ADDQ $5, DX
+	JMP  escstopped
+
+esclt:
+	MOVQ $0x3b746c26, R12 // "&lt;"
+	MOVQ R12, (DI)(DX*1)
+	ADDQ $4, DX
+	JMP  escstopped
+
+escgt:
+	MOVQ $0x3b746726, R12 // "&gt;"
+	MOVQ R12, (DI)(DX*1)
+	ADDQ $4, DX
+	JMP  escstopped
+
+esccr:
+	MOVQ $0x3b33312326, R12 // "&#13;"
+	MOVQ R12, (DI)(DX*1)
+	ADDQ $5, DX
+
+escstopped:
+	INCQ  R8
+	BLSRL CX, CX
+	JNZ   escnext
+
+	// The run after the block's last stop.
+	VMOVDQU (R11)(R8*1), Y1
+	VMOVDQU Y1, (DI)(DX*1)
+	ADDQ    $32, DX
+	SUBQ    R8, DX
+	ADDQ    $32, AX
+	JMP     escloop
+
+escdone:
+	VZEROUPPER
+	MOVQ DX, nd+48(FP)
+	MOVQ AX, ns+56(FP)
+	RET

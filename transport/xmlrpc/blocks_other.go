@@ -10,3 +10,7 @@ var haveAVX2 = false
 func canonicalBlocks([]byte) int { return 0 }
 
 func base64Blocks([]byte) int { return 0 }
+
+func scanBlocks([]byte) (n, growth int) { return 0, 0 }
+
+func escapeBlocks(dst, src []byte) (nd, ns int) { return 0, 0 }

@@ -45,6 +45,45 @@ func base64BlocksRef(b []byte) int {
 	return i
 }
 
+// scanBlocksRef is scanBlocks a byte at a time.
+func scanBlocksRef(b []byte) (n, growth int) {
+	for i := 0; i+32 <= len(b); i += 32 {
+		for j := i; j < i+32; j++ {
+			c := b[j]
+			if c >= 0x80 || c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return j, growth
+			}
+			switch c {
+			case '&', '\r':
+				growth += 4
+			case '<', '>':
+				growth += 3
+			}
+		}
+		n = i + 32
+	}
+	return n, growth
+}
+
+// escapeBlocksRef is escapeBlocks a byte at a time, with room bytes to
+// write in.
+func escapeBlocksRef(room int, src []byte) (out []byte, ns int) {
+	i := 0
+	for ; i+64 <= len(src) && len(out)+192 <= room; i += 32 {
+		for j := i; j < i+32; j++ {
+			switch c := src[j]; {
+			case escPlain[c]:
+				out = append(out, c)
+			case escClass[c] == escEscape:
+				out = append(out, escapeOf(c)...)
+			default:
+				return out, j
+			}
+		}
+	}
+	return out, i
+}
+
 // blockInputs are texts made mostly of what passes, with a stop now and
 // then, at every offset within a block and across block ends.
 func blockInputs() [][]byte {
@@ -80,10 +119,24 @@ func checkBlocks(t *testing.T, b []byte) {
 	if !haveAVX2 {
 		require.Zero(t, canonicalBlocks(b))
 		require.Zero(t, base64Blocks(b))
+		n, growth := scanBlocks(b)
+		require.Zero(t, n+growth)
+		nd, ns := escapeBlocks(make([]byte, 1000), b)
+		require.Zero(t, nd+ns)
 		return
 	}
 	require.Equal(t, canonicalBlocksRef(b), canonicalBlocks(b), "%q", b)
 	require.Equal(t, base64BlocksRef(b), base64Blocks(b), "%q", b)
+	n, growth := scanBlocks(b)
+	wn, wgrowth := scanBlocksRef(b)
+	require.Equal(t, [2]int{wn, wgrowth}, [2]int{n, growth}, "%q", b)
+	for _, room := range []int{0, 191, 192, 193, 250, 400, 5*len(b) + 192} {
+		dst := make([]byte, room)
+		nd, ns := escapeBlocks(dst, b)
+		want, wns := escapeBlocksRef(room, b)
+		require.Equal(t, wns, ns, "room %d: %q", room, b)
+		require.Equal(t, string(want), string(dst[:nd]), "room %d: %q", room, b)
+	}
 }
 
 // withoutVectors turns the vector checks off until the test ends.

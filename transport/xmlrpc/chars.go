@@ -61,6 +61,11 @@ func textRun(b []byte, class *[256]bool) int {
 	return i
 }
 
+// runWindow is how much of the text the loops that use the vector blocks
+// (blocks_amd64.go) give textRun at a time, so that they go back to the
+// blocks soon after what stopped them.
+const runWindow = 256
+
 // xmlRuneLen returns the length of the UTF-8 character that starts b, at
 // or beyond U+0080, or 0 if it is invalid, incomplete, or not allowed in
 // XML 1.0 (U+FFFE, U+FFFF; surrogates are invalid UTF-8 anyway). It is

@@ -47,8 +47,19 @@ func randomText(r *rand.Rand, valid bool) []byte {
 
 // TestCodecBulkMatchesSlow checks the bulk scanner against the
 // one-character-at-a-time code it stands in for, and the escaper against
-// both, at every split of the input, as chunks of a stream meet them.
+// both, at every split of the input, as chunks of a stream meet them:
+// with the vector blocks, where the processor has them, and without.
 func TestCodecBulkMatchesSlow(t *testing.T) {
+	if haveAVX2 {
+		t.Run("vectors", codecBulkMatchesSlow)
+	}
+	t.Run("words", func(t *testing.T) {
+		withoutVectors(t)
+		codecBulkMatchesSlow(t)
+	})
+}
+
+func codecBulkMatchesSlow(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for range 3000 {
 		src := randomText(r, r.IntN(2) == 0)

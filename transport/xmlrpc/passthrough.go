@@ -116,10 +116,6 @@ func canonicalRun(buf []byte) int {
 	return i
 }
 
-// runWindow is how much canonicalRun gives textRun at a time, so that it
-// goes back to canonicalBlocks soon after what stopped them.
-const runWindow = 256
-
 // canonicalEntity returns the length of the entity that starts b if it is
 // one appendEscaped writes, or 0.
 func canonicalEntity(b []byte) int {
