@@ -62,6 +62,19 @@ func escapeBlocks(dst, src []byte) (nd, ns int) {
 	return escapeBlocksAVX2(dst, src)
 }
 
+// plainBlocks returns the length of the prefix of b, in whole blocks of
+// 32, made of ASCII that decodes as itself: printable but for '&' and
+// '<', tab and LF.
+func plainBlocks(b []byte) int {
+	if !haveAVX2 || len(b) < 32 {
+		return 0
+	}
+	return plainBlocksAVX2(b)
+}
+
+//go:noescape
+func plainBlocksAVX2(b []byte) int
+
 //go:noescape
 func escapeBlocksAVX2(dst, src []byte) (nd, ns int)
 

@@ -336,3 +336,42 @@ escdone:
 	MOVQ DX, nd+48(FP)
 	MOVQ AX, ns+56(FP)
 	RET
+
+// func plainBlocksAVX2(b []byte) int
+TEXT ·plainBlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ b_base+0(FP), SI
+	MOVQ b_len+8(FP), BX
+	XORQ AX, AX
+
+plainloop:
+	LEAQ 32(AX), DX
+	CMPQ DX, BX
+	JA   plaindone
+	VMOVDQU (SI)(AX*1), Y0
+
+	// Controls other than tab and LF (CR among them), bytes beyond
+	// ASCII, '&' and '<'.
+	VMOVDQU  c20<>(SB), Y5
+	VPCMPGTB Y0, Y5, Y5
+	VPCMPEQB tab<>(SB), Y0, Y6
+	VPCMPEQB lf<>(SB), Y0, Y7
+	VPOR     Y6, Y7, Y6
+	VPANDN   Y5, Y6, Y5
+	VPCMPEQB amp<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPCMPEQB lt<>(SB), Y0, Y6
+	VPOR     Y6, Y5, Y5
+	VPMOVMSKB Y5, CX
+	TESTL    CX, CX
+	JNZ      plainfound
+	ADDQ     $32, AX
+	JMP      plainloop
+
+plainfound:
+	BSFL CX, CX
+	ADDQ CX, AX
+
+plaindone:
+	VZEROUPPER
+	MOVQ AX, ret+24(FP)
+	RET

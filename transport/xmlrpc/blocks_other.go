@@ -14,3 +14,5 @@ func base64Blocks([]byte) int { return 0 }
 func scanBlocks([]byte) (n, growth int) { return 0, 0 }
 
 func escapeBlocks(dst, src []byte) (nd, ns int) { return 0, 0 }
+
+func plainBlocks([]byte) int { return 0 }

@@ -32,6 +32,19 @@ func canonicalBlocksRef(b []byte) int {
 	return i
 }
 
+// plainBlocksRef is plainBlocks a byte at a time.
+func plainBlocksRef(b []byte) int {
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		for j := i; j < i+32; j++ {
+			if c := b[j]; c == '&' || c == '<' || !escPlain[c] && c != '>' {
+				return j
+			}
+		}
+	}
+	return i
+}
+
 // base64BlocksRef is base64Blocks a byte at a time.
 func base64BlocksRef(b []byte) int {
 	i := 0
@@ -123,10 +136,12 @@ func checkBlocks(t *testing.T, b []byte) {
 		require.Zero(t, n+growth)
 		nd, ns := escapeBlocks(make([]byte, 1000), b)
 		require.Zero(t, nd+ns)
+		require.Zero(t, plainBlocks(b))
 		return
 	}
 	require.Equal(t, canonicalBlocksRef(b), canonicalBlocks(b), "%q", b)
 	require.Equal(t, base64BlocksRef(b), base64Blocks(b), "%q", b)
+	require.Equal(t, plainBlocksRef(b), plainBlocks(b), "%q", b)
 	n, growth := scanBlocks(b)
 	wn, wgrowth := scanBlocksRef(b)
 	require.Equal(t, [2]int{wn, wgrowth}, [2]int{n, growth}, "%q", b)

@@ -471,10 +471,17 @@ func (d *xmlDecoder) readChar(p []byte) (int, error) {
 // decode-exact (every character through readChars), side by side in one
 // run, decoded 4 MiB of prose 9.9x as fast (3.4 ms against 33 ms); a
 // 16 MiB prose reply over loopback took 5.6x as long with the exact path
-// only.
+// only. Text that decodes as itself is first taken 32 bytes at a time by
+// plainBlocks, where the processor can: BenchmarkPassThrough plain/decode,
+// 4 MiB, 0.56 ms against 2.27 ms without it, and BenchmarkBase64
+// decode-checked 4.25 ms against 6.06 ms, side by side in one run,
+// medians of 3; text with entities as fast either way.
 func bulkChars(p, buf []byte) (used, written, refused int) {
 	// Decoding never lengthens text, so len(p) bytes of input fit.
 	seg := buf[:min(len(buf), len(p))]
+	if k := plainBlocks(seg); k > 0 {
+		return k, copy(p, seg[:k]), 0
+	}
 	if k := bytes.IndexByte(seg, '<'); k >= 0 {
 		seg = seg[:k]
 	}
