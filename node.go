@@ -210,8 +210,8 @@ type Config struct {
 	// each file of Dir once it is hashed (Start has them hashed in the
 	// background), and a Search for "sha256:<hex>", or a Download of
 	// known contents, asks it first and floods the network only if no
-	// holder it names has the contents. If nil, there is no routing:
-	// searches flood, as ever.
+	// holder it names confirms it has the contents within a quarter of
+	// QueryTimeout. If nil, there is no routing: searches flood, as ever.
 	Router ContentRouter
 
 	// ProvideInterval is how often the node announces each hash to

@@ -42,6 +42,13 @@ const (
 	// and asks directly: a router that names more is cut there, so
 	// that a lying one costs at most that many calls.
 	maxRouted = 16
+	// routedShare is the part of Config.QueryTimeout that asking the
+	// router and the holders it names may take before the search
+	// floods instead (a quarter: 7.5 s by default).
+	routedShare = 4
+	// routedGrace is the least time the holders a router named have to
+	// confirm after the first has.
+	routedGrace = 50 * time.Millisecond
 	// providesAtOnce is how many announcements run at once, and
 	// providesWaiting how many hashes may wait for their turn; past
 	// that, a hash waits for the next scan.
@@ -164,18 +171,24 @@ func (n *Node) scanForRouter(ctx context.Context) {
 // routedHits asks the router for holders of hash, and each holder it
 // names directly, with filepeer.search for "sha256:<hash>", whether it
 // holds them: the hits of those that say so of their own files, one
-// each, at one hop, with the URL the node asked as Peer. The router's answer is hostile: at most maxRouted URLs are
-// taken from it, and only those that Hello would take (Config.PeerPolicy
-// included), that are not this node's own, and that did not send wrong
-// bytes for those contents before. The search a holder is asked comes
+// each, at one hop, with the URL the node asked as Peer. The router's
+// answer is hostile: at most maxRouted URLs are taken from it, and only
+// those that Hello would take (Config.PeerPolicy included), that are not
+// this node's own, and that did not send wrong bytes for those contents
+// before. The search a holder is asked comes
 // with a history at the limit, so that it answers from its own files and
 // passes the search to nobody; it wants one hit. A node without a router
 // gets none.
+//
+// It takes at most a quarter of Config.QueryTimeout (routedShare), and
+// once a holder has confirmed it waits for the others only as long again
+// as that took, so that holders that never answer do not hold up the
+// search.
 func (n *Node) routedHits(ctx context.Context, hash string) []Hit {
 	if n.routing.router == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, n.queryTime)
+	ctx, cancel := context.WithTimeout(ctx, n.queryTime/routedShare)
 	defer cancel()
 	urls, err := n.routing.router.FindHolders(ctx, hash, maxRouted)
 	if err != nil {
@@ -206,10 +219,14 @@ func (n *Node) routedHits(ctx context.Context, hash string) []Hit {
 	}
 	s := search{text: "sha256:" + hash, hash: hash}
 	found := make([]*Hit, len(asked))
+	confirmed := make(chan struct{}, len(asked))
+	askCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	start := time.Now()
 	var wg sync.WaitGroup
 	for i, u := range asked {
 		wg.Go(func() {
-			hits, err := n.askSearch(ctx, u, s, history, newQueryID(), 1)
+			hits, err := n.askSearch(askCtx, u, s, history, newQueryID(), 1)
 			if err != nil {
 				return
 			}
@@ -220,12 +237,37 @@ func (n *Node) routedHits(ctx context.Context, hash string) []Hit {
 				if h.Hops == 1 && h.Hash == hash {
 					h.Peer = u
 					found[i] = &h
+					confirmed <- struct{}{}
 					return
 				}
 			}
 		})
 	}
-	wg.Wait()
+	all := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(all)
+	}()
+	// Once one holder has confirmed, the others have as long again
+	// (at least routedGrace), not the whole of the time: a router may
+	// name holders that never answer.
+	var grace <-chan time.Time
+	for waiting := true; waiting; {
+		select {
+		case <-confirmed:
+			if grace == nil {
+				t := time.NewTimer(max(time.Since(start), routedGrace))
+				defer t.Stop()
+				grace = t.C
+			}
+		case <-grace:
+			stop()
+			waiting = false
+		case <-all:
+			waiting = false
+		}
+	}
+	<-all
 	var hits []Hit
 	for _, h := range found {
 		if h != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -430,4 +431,43 @@ func TestRouterCloseEndsAnnouncing(t *testing.T) {
 	_, err = n.Search(context.Background(), "sha256:"+hash)
 	require.ErrorIs(t, err, peer.ErrClosed)
 	require.NoError(t, os.Remove(filepath.Join(dir, "f.bin")))
+}
+
+// Holders a router names that never answer do not hold up a search: once
+// the real holder has confirmed, the others get as long again, and if
+// none confirms, the search floods after a quarter of QueryTimeout. On
+// the bubble's clock, so the times are exact.
+func TestRouterBlackHolesDoNotHoldUpSearch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newMemRouter()
+		net := peertest.Edges(t, "a-b b-c", peertest.Configure(func(c *peer.Config) {
+			r.configure(c)
+			c.QueryTimeout = 20 * time.Second
+		}))
+		var holes []string
+		for i := range 15 {
+			name := fmt.Sprintf("hole%d", i)
+			net.Add(name)
+			net.FaultNode(name, peertest.BlackHole())
+			holes = append(holes, "mem://"+name)
+		}
+		hash := holders(t, net, "x.bin", 100, "c")
+		ctx := context.Background()
+
+		r.lie = func(string, string) []string { return append(slices.Clone(holes), "mem://c") }
+		start := time.Now()
+		hits, err := net.Node("a").Peer().Search(ctx, "sha256:"+hash)
+		require.NoError(t, err)
+		require.Equal(t, []peer.Hit{{Name: "x.bin", Size: 100, Hash: hash, Peer: "mem://c", Hops: 1}}, hits)
+		require.Less(t, time.Since(start), time.Second, "the black holes held up the search")
+
+		r.lie = func(string, string) []string { return holes }
+		start = time.Now()
+		hits, err = net.Node("a").Peer().Search(ctx, "sha256:"+hash)
+		require.NoError(t, err)
+		require.Equal(t, []peer.Hit{{Name: "x.bin", Size: 100, Hash: hash, Peer: "mem://c", Hops: 2}}, hits)
+		took := time.Since(start)
+		require.GreaterOrEqual(t, took, 5*time.Second)
+		require.Less(t, took, 6*time.Second, "the search waited for the black holes past its share")
+	})
 }
