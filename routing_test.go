@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -20,89 +19,6 @@ import (
 	"github.com/filepeer/peer/peertest"
 	"github.com/filepeer/peer/transport"
 )
-
-// memRouter is a content router in memory, shared by a test's nodes: what
-// one announces, the others find. lie, if set, answers FindHolders
-// instead of the announcements.
-type memRouter struct {
-	lie func(asker, hash string) []string
-
-	mu sync.Mutex
-	// guards the fields below, and changed
-	holders  map[string][]string // hash: the URLs that announced it, in order
-	provides map[[2]string]int   // {url, hash}: Provide calls
-	finds    int
-	changed  chan struct{} // closed and replaced at each Provide
-}
-
-func newMemRouter() *memRouter {
-	return &memRouter{holders: make(map[string][]string), provides: make(map[[2]string]int), changed: make(chan struct{})}
-}
-
-// of is the router as the node at url uses it.
-func (r *memRouter) of(url string) peer.ContentRouter { return routeOf{r, url} }
-
-// configure gives each node of a network the router, as Configure's
-// function.
-func (r *memRouter) configure(c *peer.Config) { c.Router = r.of(c.URL) }
-
-type routeOf struct {
-	r   *memRouter
-	url string
-}
-
-func (o routeOf) Provide(ctx context.Context, hash string) error {
-	r := o.r
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !slices.Contains(r.holders[hash], o.url) {
-		r.holders[hash] = append(r.holders[hash], o.url)
-	}
-	r.provides[[2]string{o.url, hash}]++
-	close(r.changed)
-	r.changed = make(chan struct{})
-	return nil
-}
-
-func (o routeOf) FindHolders(ctx context.Context, hash string, max int) ([]string, error) {
-	r := o.r
-	r.mu.Lock()
-	r.finds++
-	r.mu.Unlock()
-	if r.lie != nil {
-		return r.lie(o.url, hash), nil
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	h := r.holders[hash]
-	return slices.Clone(h[:min(len(h), max)]), nil
-}
-
-// provided returns how many times url announced hash.
-func (r *memRouter) provided(url, hash string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.provides[[2]string{url, hash}]
-}
-
-// await returns once url has announced hash at least k times, or fails
-// the test when ctx ends.
-func (r *memRouter) await(t testing.TB, ctx context.Context, url, hash string, k int) {
-	t.Helper()
-	for {
-		r.mu.Lock()
-		n, changed := r.provides[[2]string{url, hash}], r.changed
-		r.mu.Unlock()
-		if n >= k {
-			return
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			t.Fatalf("%s announced %s %d times, not %d", url, hash, n, k)
-		}
-	}
-}
 
 // confirmations are the searches an asker made of the holders a router
 // named: a history at the limit, of the asker alone.
@@ -123,32 +39,32 @@ func confirmations(tr peertest.Trace, asker string, maxHistory int) peertest.Tra
 // A node announces each file once hashed, with nobody searching: Start
 // has its files hashed. It announces them again every ProvideInterval.
 func TestRouterAnnouncesFiles(t *testing.T) {
-	r := newMemRouter()
-	net := peertest.New(t, peertest.Configure(r.configure))
+	r := peertest.NewRouter()
+	net := peertest.New(t, peertest.Routed(r))
 	nd := net.Add("a")[0]
 	hash := putRandom(t, nd.Dir(), "song.ogg", 3000, 1)
 	nd.Crash()
 	nd.Restart(peertest.KeepDir)
 	ctx := fetchDeadline(t)
-	r.await(t, ctx, nd.URL(), hash, 1)
+	require.NoError(t, r.AwaitProvides(ctx, nd.URL(), hash, 1))
 
 	// A file added later is announced once hashed (Index, or a search).
 	later := putRandom(t, nd.Dir(), "later.txt", 10, 2)
 	require.NoError(t, nd.Peer().Index(ctx))
-	r.await(t, ctx, nd.URL(), later, 1)
-	require.Equal(t, 1, r.provided(nd.URL(), hash), "not announced again within the interval")
+	require.NoError(t, r.AwaitProvides(ctx, nd.URL(), later, 1))
+	require.Equal(t, 1, r.Provides(nd.URL(), hash), "not announced again within the interval")
 
 	// With a short interval (and scans), each hash is announced again.
-	r2 := newMemRouter()
+	r2 := peertest.NewRouter()
 	net2 := peertest.New(t, peertest.Configure(func(c *peer.Config) {
-		c.Router = r2.of(c.URL)
+		c.Router = r2.For(c.URL)
 		c.ProvideInterval = time.Millisecond
 		c.PingInterval = 10 * time.Millisecond // the scan's cadence
 	}))
 	b := net2.Add("b")[0]
 	again := putRandom(t, b.Dir(), "again.bin", 100, 3)
 	require.NoError(t, b.Peer().Index(ctx))
-	r2.await(t, ctx, b.URL(), again, 3)
+	require.NoError(t, r2.AwaitProvides(ctx, b.URL(), again, 3))
 
 	_, err := peer.New(peer.Config{URL: "mem://x", Dir: t.TempDir(), ProvideInterval: -time.Second})
 	require.ErrorContains(t, err, "ProvideInterval is negative")
@@ -157,12 +73,12 @@ func TestRouterAnnouncesFiles(t *testing.T) {
 // A search by hash asks the router first and the holder it names
 // directly: one call, no flood. A search by name floods as ever.
 func TestSearchByHashAsksRouterFirst(t *testing.T) {
-	r := newMemRouter()
-	net := peertest.Line(t, 6, peertest.Configure(r.configure))
+	r := peertest.NewRouter()
+	net := peertest.Line(t, 6, peertest.Routed(r))
 	holder := net.Node("n5")
 	hash := holders(t, net, "deep/file.bin", 5000, "n5")
 	ctx := fetchDeadline(t)
-	r.await(t, ctx, holder.URL(), hash, 1)
+	require.NoError(t, r.AwaitProvides(ctx, holder.URL(), hash, 1))
 	putRandom(t, net.Node("n0").Dir(), "mine.bin", 5000, 7) // the same contents, here too
 	require.NoError(t, net.Node("n0").Peer().Index(ctx))
 
@@ -179,7 +95,7 @@ func TestSearchByHashAsksRouterFirst(t *testing.T) {
 	require.Len(t, confirmations(tr, "n0", net.MaxHistory()), 1)
 
 	// SearchFunc likewise: both holders the router names, n0 now too.
-	r.await(t, ctx, "mem://n0", hash, 1)
+	require.NoError(t, r.AwaitProvides(ctx, "mem://n0", hash, 1))
 	var got []peer.Hit
 	require.NoError(t, net.Node("n1").Peer().SearchFunc(ctx, "sha256:"+hash, func(h peer.Hit) bool {
 		got = append(got, h)
@@ -201,11 +117,11 @@ func TestSearchByHashAsksRouterFirst(t *testing.T) {
 // A fetch by name searches by name, as ever, then asks the router, not
 // the network, for the holders of the contents it chose.
 func TestDownloadByNameAsksRouterForHolders(t *testing.T) {
-	r := newMemRouter()
-	net := peertest.Line(t, 6, peertest.Configure(r.configure))
+	r := peertest.NewRouter()
+	net := peertest.Line(t, 6, peertest.Routed(r))
 	hash := holders(t, net, "deep/file.bin", 3<<20, "n5")
 	ctx := fetchDeadline(t)
-	r.await(t, ctx, "mem://n5", hash, 1)
+	require.NoError(t, r.AwaitProvides(ctx, "mem://n5", hash, 1))
 
 	net.ResetTrace()
 	res, err := net.Node("n0").Peer().Download(ctx, "deep/file.bin", net.Node("n0").Secret())
@@ -288,15 +204,15 @@ func readFile(t testing.TB, p string) string {
 // calls, where the same fetch without it floods the network: both in the
 // same network, bytes identical.
 func TestDownloadByHashThroughRouter(t *testing.T) {
-	r := newMemRouter()
+	r := peertest.NewRouter()
 	net := peertest.RandomRegular(t, 40, 4, peertest.Seed(18), peertest.Configure(func(c *peer.Config) {
 		if c.URL != "mem://n01" { // n01 floods
-			r.configure(c)
+			c.Router = r.For(c.URL)
 		}
 	}))
 	hash := holders(t, net, "wanted.bin", 2<<20, "n39")
 	ctx := fetchDeadline(t)
-	r.await(t, ctx, "mem://n39", hash, 1)
+	require.NoError(t, r.AwaitProvides(ctx, "mem://n39", hash, 1))
 
 	count := func(getter string) (int, string) {
 		net.ResetTrace()
@@ -323,9 +239,8 @@ func TestDownloadByHashThroughRouter(t *testing.T) {
 // non-holders it names pass the search to nobody, and when none holds
 // the contents the network is searched as without a router.
 func TestRouterLiesAreBounded(t *testing.T) {
-	r := newMemRouter()
-	net := peertest.Edges(t, "a-b b-c c-d", peertest.Configure(func(c *peer.Config) {
-		r.configure(c)
+	r := peertest.NewRouter()
+	net := peertest.Edges(t, "a-b b-c c-d", peertest.Routed(r), peertest.Configure(func(c *peer.Config) {
 		c.PeerPolicy = func(u *url.URL) error {
 			if strings.HasPrefix(u.Hostname(), "10.") {
 				return errors.New("not on our LAN")
@@ -336,7 +251,7 @@ func TestRouterLiesAreBounded(t *testing.T) {
 	net.Add("e", "f")
 	net.Connect("e", "f")
 	hash := holders(t, net, "x.bin", 100, "d")
-	r.lie = func(asker, _ string) []string {
+	r.Lie(func(asker, _ string) []string {
 		urls := []string{
 			asker, "", "not a url", "http://0.0.0.0:80", "http://[fe80::1]:80", "http://10.1.2.3:80",
 			"http://user:pw@127.0.0.1:1/", "http://127.0.0.1:1/admin?x=1", "mem://" + strings.Repeat("z", 5000),
@@ -346,7 +261,7 @@ func TestRouterLiesAreBounded(t *testing.T) {
 			urls = append(urls, fmt.Sprintf("mem://nowhere-%d", i))
 		}
 		return append(urls, "mem://d") // the holder, past the cut
-	}
+	})
 	ctx := fetchDeadline(t)
 
 	// b floods and finds d, after asking the router's 16 first.
@@ -379,15 +294,15 @@ func TestRouterLiesAreBounded(t *testing.T) {
 // A holder the router names that sends wrong bytes is dropped, and the
 // fetch goes on by flood, from an honest holder.
 func TestRouterLyingHolderFallsBackToFlood(t *testing.T) {
-	r := newMemRouter()
-	net := peertest.Edges(t, "a-b b-c", peertest.Configure(r.configure))
+	r := peertest.NewRouter()
+	net := peertest.Edges(t, "a-b b-c", peertest.Routed(r))
 	liar := net.Add("liar")[0] // known to nobody: only the router names it
 	hash := putRandom(t, liar.Dir(), "bait.bin", 3<<20, 4)
 	putRandom(t, net.Node("c").Dir(), "real.bin", 3<<20, 4)
 	require.NoError(t, liar.Peer().Index(context.Background()))
 	require.NoError(t, net.Node("c").Peer().Index(context.Background()))
 	net.FaultNode("liar", peertest.Corrupt().Only(peertest.MethodRange))
-	r.lie = func(string, string) []string { return []string{liar.URL()} }
+	r.Lie(func(string, string) []string { return []string{liar.URL()} })
 	a := net.Node("a")
 	ctx := fetchDeadline(t)
 
@@ -439,9 +354,8 @@ func TestRouterCloseEndsAnnouncing(t *testing.T) {
 // the bubble's clock, so the times are exact.
 func TestRouterBlackHolesDoNotHoldUpSearch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newMemRouter()
-		net := peertest.Edges(t, "a-b b-c", peertest.Configure(func(c *peer.Config) {
-			r.configure(c)
+		r := peertest.NewRouter()
+		net := peertest.Edges(t, "a-b b-c", peertest.Routed(r), peertest.Configure(func(c *peer.Config) {
 			c.QueryTimeout = 20 * time.Second
 		}))
 		var holes []string
@@ -454,14 +368,14 @@ func TestRouterBlackHolesDoNotHoldUpSearch(t *testing.T) {
 		hash := holders(t, net, "x.bin", 100, "c")
 		ctx := context.Background()
 
-		r.lie = func(string, string) []string { return append(slices.Clone(holes), "mem://c") }
+		r.Lie(func(string, string) []string { return append(slices.Clone(holes), "mem://c") })
 		start := time.Now()
 		hits, err := net.Node("a").Peer().Search(ctx, "sha256:"+hash)
 		require.NoError(t, err)
 		require.Equal(t, []peer.Hit{{Name: "x.bin", Size: 100, Hash: hash, Peer: "mem://c", Hops: 1}}, hits)
 		require.Less(t, time.Since(start), time.Second, "the black holes held up the search")
 
-		r.lie = func(string, string) []string { return holes }
+		r.Lie(func(string, string) []string { return holes })
 		start = time.Now()
 		hits, err = net.Node("a").Peer().Search(ctx, "sha256:"+hash)
 		require.NoError(t, err)

@@ -25,6 +25,10 @@
 //     trace shows something (WaitFor);
 //   - can pass each call through the XML-RPC codec (WireCodec).
 //
+// A Router gives the nodes a content router in memory (Routed): a test
+// sees what they announce (Provides, AwaitProvides) and can make it lie
+// (Lie).
+//
 // The oracle says what a query should do on the known-peer graph: Reach,
 // the nodes whose files a query can find and how near they are, Holders,
 // which holders may answer, and Route, the exact walk of book nodes. Every random choice (graphs, fault

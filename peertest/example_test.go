@@ -3,9 +3,11 @@ package peertest_test
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -176,4 +178,29 @@ func TestREADMESlowNetwork(t *testing.T) {
 		require.ErrorIs(t, err, peer.ErrUnhandled)
 		require.Less(t, time.Since(start), 100*time.Millisecond) // bubble time: no flake
 	})
+}
+
+// A network whose nodes share a content router: the holder announces the
+// hash of its file once it has hashed it, and a search for that hash
+// asks the holder the router names, one call, instead of flooding.
+func ExampleRouter() {
+	t, done := newExampleT()
+	defer done()
+
+	r := peertest.NewRouter()
+	net := peertest.Line(t, 5, peertest.Routed(r))
+	holder := net.Node("n4")
+	holder.Put("song.ogg", "la la")
+	long := time.Now().Add(-time.Hour) // settled, so the node hashes it
+	os.Chtimes(filepath.Join(holder.Dir(), "song.ogg"), long, long)
+	ctx := context.Background()
+	holder.Peer().Index(ctx)
+	hash := fmt.Sprintf("%x", sha256.Sum256([]byte("la la")))
+	r.AwaitProvides(ctx, holder.URL(), hash, 1)
+
+	net.ResetTrace()
+	hits, err := net.Node("n0").Peer().Search(ctx, "sha256:"+hash)
+	fmt.Println(err, hits[0].Peer, hits[0].Hops, len(net.Trace()))
+	// Output:
+	// <nil> mem://n4 1 1
 }
