@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
@@ -22,21 +23,21 @@ import (
 func TestHelloProbesThePeer(t *testing.T) {
 	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
-	n := startNode(t, xr, "http://"+freeAddr(t))
+	n := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	client, err := xr.Dial(n.URL())
 	require.NoError(t, err)
 	ctx := context.Background()
 
-	live := startNode(t, xr, "http://"+freeAddr(t))
+	live := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	require.NoError(t, client.Hello(ctx, live.URL()))
 	require.Equal(t, []string{live.URL()}, n.Known(), "added before hello answered")
 
-	require.ErrorContains(t, client.Hello(ctx, "http://"+freeAddr(t)), "did not answer like a peer")
+	require.ErrorContains(t, client.Hello(ctx, "http://"+testenv.FreeAddr(t)), "did not answer like a peer")
 	require.Equal(t, []string{live.URL()}, n.Known())
 
 	// A peer whose pings take twice the probe's wait: the hello is
 	// answered at once, and the peer added when its ping is.
-	slow := startNode(t, xr, "http://"+freeAddr(t))
+	slow := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if bytes.Contains(body, []byte("filepeer.ping")) {
@@ -51,6 +52,6 @@ func TestHelloProbesThePeer(t *testing.T) {
 	require.Eventually(t, func() bool { return slices.Contains(n.Known(), srv.URL) }, 20*time.Second, 10*time.Millisecond)
 
 	// The node's own program is trusted: its hellos add at once.
-	require.NoError(t, n.Hello(ctx, "http://"+freeAddr(t)))
+	require.NoError(t, n.Hello(ctx, "http://"+testenv.FreeAddr(t)))
 	require.Len(t, n.Known(), 3)
 }

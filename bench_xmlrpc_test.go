@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer/internal/benchdata"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
@@ -122,7 +123,7 @@ func filepeerQuery(b *testing.B, op benchOp) func() {
 	b.Cleanup(func() { tr.Close() })
 	nodes := make([]*testNode, op.hops+1)
 	for i := range nodes {
-		nodes[i] = startNode(b, tr, "http://"+freeAddr(b))
+		nodes[i] = startNode(b, tr, "http://"+testenv.FreeAddr(b))
 	}
 	for i := 0; i+1 < len(nodes); i++ {
 		require.NoError(b, nodes[i].Hello(context.Background(), nodes[i+1].URL()))

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +47,7 @@ func TestBigFileAcrossThreeHopsInBoundedMemory(t *testing.T) {
 	want := writeRandomFile(t, filepath.Join(dirs[3], "big.bin"), size)
 
 	for i := range procs {
-		urls[i] = "http://" + freeLoopbackAddr(t)
+		urls[i] = "http://" + testenv.FreeAddr(t)
 		cmd := exec.CommandContext(ctx, bin, urls[i], dirs[i], "big-secret")
 		cmd.Stderr = os.Stderr
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -139,12 +138,4 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatalf("no VmHWM in /proc/%d/status", pid)
 	return 0
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
 }

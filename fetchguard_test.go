@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
@@ -67,7 +68,7 @@ func fetchFrom(t *testing.T, peerURL string, mods ...func(*peer.Config)) *testNo
 	t.Helper()
 	xr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { xr.Close() })
-	n := startNode(t, xr, "http://"+freeAddr(t), mods...)
+	n := startNode(t, xr, "http://"+testenv.FreeAddr(t), mods...)
 	require.NoError(t, n.Hello(context.Background(), peerURL))
 	return n
 }

@@ -56,7 +56,7 @@ func interopTransport(t *testing.T) transport.Transport {
 }
 
 func goNode(t *testing.T, tr transport.Transport) *testNode {
-	return startNode(t, tr, "http://"+freeAddr(t))
+	return startNode(t, tr, "http://"+testenv.FreeAddr(t))
 }
 
 var (

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -58,13 +59,13 @@ func TestInteropPythonNodePinged(t *testing.T) {
 	tr := interopTransport(t)
 	// b is the Python node's only peer: a broadcast would reach it.
 	var queriesAtB atomic.Int64
-	b := startNode(t, countQueries{tr, &queriesAtB}, "http://"+freeAddr(t))
+	b := startNode(t, countQueries{tr, &queriesAtB}, "http://"+testenv.FreeAddr(t))
 	pyHello(t, py, pn, b.URL())
 	filesBefore := pyCall(t, py, pn.url, "list")
 
 	var answered atomic.Int64
 	var forgotten atomic.Int64
-	a := startNode(t, countPings{tr, pn.url, &answered}, "http://"+freeAddr(t), func(c *peer.Config) {
+	a := startNode(t, countPings{tr, pn.url, &answered}, "http://"+testenv.FreeAddr(t), func(c *peer.Config) {
 		c.PingInterval = 100 * time.Millisecond
 		c.OnPeer = func(e peer.PeerEvent) {
 			if e.Kind != peer.PeerJoined {

@@ -50,7 +50,7 @@ type nodeProc struct {
 
 func startNodeProc(t *testing.T, bin, secret string, files map[string][]byte) *nodeProc {
 	t.Helper()
-	p := &nodeProc{url: "http://" + freeLoopbackAddr(t), dir: t.TempDir()}
+	p := &nodeProc{url: "http://" + testenv.FreeAddr(t), dir: t.TempDir()}
 	for name, b := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(p.dir, name), b, 0o644))
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 )
 
@@ -23,7 +24,7 @@ func TestProgramMethods(t *testing.T) {
 				if name == "memory" {
 					return "mem://" + n
 				}
-				return "http://" + freeAddr(t)
+				return "http://" + testenv.FreeAddr(t)
 			}
 			a := startNode(t, tr, url("a"))
 			b := startNode(t, tr, url("b"))

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
@@ -439,7 +440,7 @@ func TestCloseEndsInflightWork(t *testing.T) {
 func TestCloseEndsServedRelay(t *testing.T) {
 	xr := xmlrpc.New(xmlrpc.Config{})
 	t.Cleanup(func() { xr.Close() })
-	a := startNode(t, xr, "http://"+freeAddr(t))
+	a := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	entered, left := make(chan struct{}), make(chan struct{})
 	hole := &fakePeer{query: func(ctx context.Context, _ string, _ []string) (io.ReadCloser, error) {
 		close(entered)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
@@ -30,7 +31,7 @@ func TestHelloRefusesNonPeerURLs(t *testing.T) {
 	var logs bytes.Buffer
 	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
-	n := startNode(t, xr, "http://"+freeAddr(t), func(c *peer.Config) {
+	n := startNode(t, xr, "http://"+testenv.FreeAddr(t), func(c *peer.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	client, err := xr.Dial(n.URL())
@@ -60,7 +61,7 @@ func TestHelloRefusesNonPeerURLs(t *testing.T) {
 	// A peer's address is still welcome, once the peer has answered a
 	// probe; an HTTP server that is no peer is not.
 	require.ErrorContains(t, client.Hello(context.Background(), victim.URL), "did not answer like a peer")
-	real := startNode(t, xr, "http://"+freeAddr(t))
+	real := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	require.NoError(t, client.Hello(context.Background(), real.URL()))
 	require.Equal(t, []string{real.URL()}, n.Known())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
 
@@ -38,7 +39,7 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
 	const maxKnown = 16
-	n := startNode(t, xr, "http://"+freeAddr(t), func(c *peer.Config) { c.MaxKnown = maxKnown })
+	n := startNode(t, xr, "http://"+testenv.FreeAddr(t), func(c *peer.Config) { c.MaxKnown = maxKnown })
 	ctx := context.Background()
 
 	flood, err := clientFrom(t, "127.0.0.1").Dial(n.URL())
@@ -69,7 +70,7 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 		}
 	}
 	// ...and a real one does.
-	real := startNode(t, xr, "http://"+freeAddr(t))
+	real := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	c, err := clientFrom(t, "127.0.0.2").Dial(n.URL())
 	require.NoError(t, err)
 	require.NoError(t, c.Hello(ctx, real.URL()))
@@ -82,7 +83,7 @@ func TestHelloFloodLeavesRoom(t *testing.T) {
 func TestWrongSecretsLimited(t *testing.T) {
 	xr := xmlrpc.New(xmlrpc.Config{})
 	defer xr.Close()
-	n := startNode(t, xr, "http://"+freeAddr(t))
+	n := startNode(t, xr, "http://"+testenv.FreeAddr(t))
 	n.put(t, "here.txt", "here")
 	c, err := clientFrom(t, "127.0.0.3").Dial(n.URL())
 	require.NoError(t, err)

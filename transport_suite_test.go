@@ -3,7 +3,6 @@ package peer_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/filepeer/peer"
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 	"github.com/filepeer/peer/transport/xmlrpc"
 )
@@ -36,19 +36,8 @@ func networks(t *testing.T) []network {
 			n++
 			return "mem://node" + strconv.Itoa(n)
 		}},
-		{"xmlrpc", xr, func(t testing.TB) string { return "http://" + freeAddr(t) }},
+		{"xmlrpc", xr, func(t testing.TB) string { return "http://" + testenv.FreeAddr(t) }},
 	}
-}
-
-// freeAddr returns a loopback address with a port that was free a moment
-// ago: a node's URL is its identity, so it must name the real port before
-// the node starts.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // suiteNode starts a node on nw.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 	p2p "github.com/filepeer/peer/transport/libp2p"
 	"github.com/filepeer/peer/transport/xmlrpc"
@@ -49,7 +50,7 @@ func sum(b *testing.B, path string) [sha256.Size]byte {
 // On a 2-core VM: XML-RPC 365–381 MB/s, libp2p over TCP 281–305 MB/s,
 // over QUIC 246–261 MB/s; peak RSS of the whole process 24, 33 and 40 MB.
 func BenchmarkFetch256MiB(b *testing.B) {
-	xrURL := func(t testing.TB) string { return "http://" + freeAddr(t) }
+	xrURL := func(t testing.TB) string { return "http://" + testenv.FreeAddr(t) }
 	for _, c := range []struct {
 		name     string
 		tr       func(testing.TB) transport.Transport

@@ -2,7 +2,6 @@ package libp2p_test
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,14 +27,6 @@ type bridgeNet struct {
 	xrt                transport.Transport
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newBridgeNet(t *testing.T) *bridgeNet {
 	t.Helper()
 	ctx := context.Background()
@@ -48,8 +39,8 @@ func newBridgeNet(t *testing.T) *bridgeNet {
 	)
 	require.NoError(t, err)
 	n := &bridgeNet{xrt: xrt}
-	n.xr = startNodeOnAny(t, xrt, "http://"+freeAddr(t))
-	n.bridge = startNodeOnAny(t, mux, "http://"+freeAddr(t))
+	n.xr = startNodeOnAny(t, xrt, "http://"+testenv.FreeAddr(t))
+	n.bridge = startNodeOnAny(t, mux, "http://"+testenv.FreeAddr(t))
 	n.bridgeP2P = bt.URL()
 	require.True(t, strings.HasPrefix(n.bridgeP2P, "libp2p:///ip4/127.0.0.1/tcp/"), n.bridgeP2P)
 	n.l1, n.l2 = startNode(t, ""), startNode(t, "")

@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -12,6 +12,7 @@ import (
 	lpeer "github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/filepeer/peer/internal/testenv"
 	"github.com/filepeer/peer/transport"
 	p2p "github.com/filepeer/peer/transport/libp2p"
 	"github.com/filepeer/peer/transport/transporttest"
@@ -36,11 +37,7 @@ func (h *hosts) url() string {
 	require.NoError(h.t, err)
 	id, err := lpeer.IDFromPrivateKey(key)
 	require.NoError(h.t, err)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(h.t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	u := fmt.Sprintf("libp2p:///ip4/127.0.0.1/tcp/%d/p2p/%s", port, id)
+	u := fmt.Sprintf("libp2p:///ip4/%s/p2p/%s", strings.Replace(testenv.FreeAddr(h.t), ":", "/tcp/", 1), id)
 	h.mu.Lock()
 	h.keys[u] = key
 	h.mu.Unlock()
