@@ -1,6 +1,7 @@
 package libp2p
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -58,6 +59,15 @@ type DHTConfig struct {
 	// it must return quickly. For a program's metrics, and the tests'
 	// counts of messages.
 	OnRequest func(from peer.ID)
+
+	// MaxProviderRecords bounds the provider records the host keeps for
+	// others, in memory, and MaxProviderRecordsPerHost those of any one
+	// providing host: past either, new records are dropped until old
+	// ones expire (after 48 hours unless announced again), so that
+	// hosts that announce without end cannot fill this one's memory. If
+	// zero, DefaultMaxProviderRecords and
+	// DefaultMaxProviderRecordsPerHost.
+	MaxProviderRecords, MaxProviderRecordsPerHost int
 }
 
 // DHT is a filepeer.ContentRouter over a Kademlia DHT of libp2p (go-libp2p-kad-dht)
@@ -71,11 +81,13 @@ type DHTConfig struct {
 // peer can have (unspecified, link-local, multicast, relayed, anything
 // but TCP or QUIC at an IP address: DNS names too) are dropped from
 // what the DHT learns, before the host could dial or resolve them;
-// Config.ConnectionGater narrows the rest. It keeps
-// its provider records in memory.
+// Config.ConnectionGater narrows the rest. It keeps the provider records
+// others announce to it in memory, bounded in all and per providing host
+// (DHTConfig.MaxProviderRecords).
 type DHT struct {
-	t   *Transport
-	dht *kaddht.IpfsDHT
+	t         *Transport
+	dht       *kaddht.IpfsDHT
+	providers *providerStore // the records kept for others
 	// boot are the bootstrap peers, parsed.
 	boot []peer.AddrInfo
 
@@ -130,8 +142,14 @@ func NewDHT(t *Transport, cfg DHTConfig) (*DHT, error) {
 	if closed {
 		return nil, xmlrpc.ErrClosed
 	}
+	if cfg.MaxProviderRecords < 0 || cfg.MaxProviderRecordsPerHost < 0 {
+		return nil, fmt.Errorf("libp2p: dht: negative bound on provider records (%d, %d a host)", cfg.MaxProviderRecords, cfg.MaxProviderRecordsPerHost)
+	}
+	d.providers = newProviderStore(t.ID(), cmp.Or(cfg.MaxProviderRecords, DefaultMaxProviderRecords),
+		cmp.Or(cfg.MaxProviderRecordsPerHost, DefaultMaxProviderRecordsPerHost))
 	opts := []kaddht.Option{
 		kaddht.Mode(kaddht.ModeServer),
+		kaddht.ProviderDatastore(d.providers),
 		kaddht.ProtocolPrefix(prefix),
 		// Provider records only: no values (public keys, IPNS) to
 		// store for anyone.
@@ -158,6 +176,15 @@ func NewDHT(t *Transport, cfg DHTConfig) (*DHT, error) {
 	d.dht = kd
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	return d, nil
+}
+
+// ProviderRecords returns how many provider records of other hosts the
+// DHT keeps, as its store holds them: the last few hundred announced
+// wait in memory before they are written there. For a program's
+// metrics; DHTConfig.MaxProviderRecords bounds it.
+func (d *DHT) ProviderRecords() int {
+	all, _ := d.providers.held("")
+	return all
 }
 
 // dialable keeps the addresses that a peer can have and this transport

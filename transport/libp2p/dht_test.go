@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -41,6 +42,33 @@ func newDHT(t testing.TB, tr *p2p.Transport, cfg p2p.DHTConfig) *p2p.DHT {
 func hexSHA(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// A host that announces without end fills another's store only up to the
+// bound per host: of 400 hashes announced, the other keeps 100 in its
+// store (and at most the provider manager's few hundred waiting to be
+// written), while its own records are not bounded.
+func TestDHTBoundsProviderRecords(t *testing.T) {
+	ctx := dhtDeadline(t)
+	a, b := startNode(t, ""), startNode(t, "")
+	da := newDHT(t, a.tr, p2p.DHTConfig{MaxProviderRecordsPerHost: 100})
+	db := newDHT(t, b.tr, p2p.DHTConfig{Bootstrap: []string{a.URL()}, MaxProviderRecordsPerHost: 100})
+	require.NoError(t, db.Bootstrap(ctx))
+	for i := range 400 {
+		require.NoError(t, db.Provide(ctx, hexSHA([]byte(fmt.Sprint("contents ", i)))))
+	}
+	// The provider manager writes its records in batches of 256: the
+	// first batch has passed the bound by now.
+	require.Equal(t, 100, da.ProviderRecords())
+	require.Zero(t, db.ProviderRecords(), "b's own records are not others'")
+	// b wrote its first 256 own records to its store: a third host
+	// finds it by one past its bound.
+	c := startNode(t, "")
+	dc := newDHT(t, c.tr, p2p.DHTConfig{Bootstrap: []string{b.URL()}})
+	require.NoError(t, dc.Bootstrap(ctx))
+	got, err := dc.FindHolders(ctx, hexSHA([]byte("contents 200")), 16)
+	require.NoError(t, err)
+	require.Equal(t, []string{b.URL()}, got, "b's own records were bounded")
 }
 
 // Two hosts: what one provides, the other finds, at the first's URL; a
