@@ -32,6 +32,17 @@ BYTES32(dig01, 0x2f2f2f2f2f2f2f2f)
 BYTES32(dig91, 0x3a3a3a3a3a3a3a3a)
 BYTES32(plus, 0x2b2b2b2b2b2b2b2b)
 
+// CONTROLS sets Y5 to the bytes of the block in Y0 below 0x20 as signed
+// bytes, tab and LF left out: control characters, CR among them, and
+// bytes beyond ASCII. It uses Y6 and Y7.
+#define CONTROLS \
+	VMOVDQU  c20<>(SB), Y5; \
+	VPCMPGTB Y0, Y5, Y5; \
+	VPCMPEQB tab<>(SB), Y0, Y6; \
+	VPCMPEQB lf<>(SB), Y0, Y7; \
+	VPOR     Y6, Y7, Y6; \
+	VPANDN   Y5, Y6, Y5
+
 // func canonicalBlocksAVX2(b []byte) int
 //
 // Y0 the block, Y1-Y4 it shifted by 1-4 bytes, Y5 the stops, Y6-Y8
@@ -47,14 +58,9 @@ loop:
 	JA   done
 	VMOVDQU (SI)(AX*1), Y0
 
-	// Below 0x20 as a signed byte: a control character, or a byte
-	// beyond ASCII. Tab and LF are let through.
-	VMOVDQU c20<>(SB), Y5
-	VPCMPGTB Y0, Y5, Y5
-	VPCMPEQB tab<>(SB), Y0, Y6
-	VPCMPEQB lf<>(SB), Y0, Y7
-	VPOR     Y6, Y7, Y6
-	VPANDN   Y5, Y6, Y5
+	// Controls other than tab and LF (CR among them), bytes beyond
+	// ASCII, '<' and '>'.
+	CONTROLS
 	VPCMPEQB lt<>(SB), Y0, Y6
 	VPOR     Y6, Y5, Y5
 	VPCMPEQB gt<>(SB), Y0, Y6
@@ -250,12 +256,7 @@ escloop:
 
 	// Controls other than tab and LF (CR among them), bytes beyond
 	// ASCII, '&', '<' and '>'.
-	VMOVDQU  c20<>(SB), Y5
-	VPCMPGTB Y0, Y5, Y5
-	VPCMPEQB tab<>(SB), Y0, Y6
-	VPCMPEQB lf<>(SB), Y0, Y7
-	VPOR     Y6, Y7, Y6
-	VPANDN   Y5, Y6, Y5
+	CONTROLS
 	VPCMPEQB amp<>(SB), Y0, Y6
 	VPOR     Y6, Y5, Y5
 	VPCMPEQB lt<>(SB), Y0, Y6
@@ -351,12 +352,7 @@ plainloop:
 
 	// Controls other than tab and LF (CR among them), bytes beyond
 	// ASCII, '&' and '<'.
-	VMOVDQU  c20<>(SB), Y5
-	VPCMPGTB Y0, Y5, Y5
-	VPCMPEQB tab<>(SB), Y0, Y6
-	VPCMPEQB lf<>(SB), Y0, Y7
-	VPOR     Y6, Y7, Y6
-	VPANDN   Y5, Y6, Y5
+	CONTROLS
 	VPCMPEQB amp<>(SB), Y0, Y6
 	VPOR     Y6, Y5, Y5
 	VPCMPEQB lt<>(SB), Y0, Y6
