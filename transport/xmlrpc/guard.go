@@ -83,16 +83,6 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	return s.ResponseWriter.Write(p)
 }
 
-// ReadFrom renews the deadline once for all of r: the caller copies in
-// pieces (see sendPlainFile).
-func (s *stallWriter) ReadFrom(r io.Reader) (int64, error) {
-	s.rc.SetWriteDeadline(time.Now().Add(s.stall))
-	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
-		return rf.ReadFrom(r)
-	}
-	return io.Copy(struct{ io.Writer }{s.ResponseWriter}, r)
-}
-
 // Unwrap lets http.ResponseController reach the server's writer.
 func (s *stallWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 

@@ -95,7 +95,7 @@ type Config struct {
 	// or in base64, kept in memory, and later replies are written from
 	// there, as long as a stat finds the file unchanged (a new inode,
 	// size, mtime or ctime is a new version). A reply larger than half the
-	// budget is never kept, nor is plain text (it goes out with sendfile).
+	// budget is never kept, nor is plain text (it is copied out as it is).
 	// Every buffer counts until it is let go, including one evicted while
 	// slow clients still read it, so the cache never holds more. If zero,
 	// it is DefaultReplyCacheBytes (64 MiB); if negative, there is none.

@@ -797,26 +797,23 @@ func TestXMLRPCFirstReadFailsIsAFault(t *testing.T) {
 	}
 }
 
-// readFromRecorder is a ResponseWriter that records what reaches its
-// ReadFrom, as net/http's does on its way to sendfile.
-type readFromRecorder struct {
+// writeRecorder is a ResponseWriter that records the length of each
+// write.
+type writeRecorder struct {
 	*httptest.ResponseRecorder
-	srcs []string
+	writes []int
 }
 
-func (r *readFromRecorder) ReadFrom(src io.Reader) (int64, error) {
-	name := fmt.Sprintf("%T", src)
-	if lr, ok := src.(*io.LimitedReader); ok {
-		name += " of " + fmt.Sprintf("%T", lr.R)
-	}
-	r.srcs = append(r.srcs, name)
-	return io.Copy(r.ResponseRecorder, src)
+func (r *writeRecorder) Write(p []byte) (int, error) {
+	r.writes = append(r.writes, len(p))
+	return r.ResponseRecorder.Write(p)
 }
 
 // TestXMLRPCPlainFileGoesAsItIs checks that a file of text with nothing
-// to escape is sent as it is, from the *os.File to the ResponseWriter's
-// ReadFrom (which net/http turns into sendfile), and arrives whole, over
-// loopback too; and that a file that needs escaping does not go so.
+// to escape is copied out as it is, in writes of replyPiece of the file
+// (the first with the reply's head, the last with its tail), and arrives
+// whole, over loopback too; and that a file that needs escaping does not
+// go so.
 func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
 	dir := t.TempDir()
 	plain := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog\n"), 3<<20/44)
@@ -831,20 +828,23 @@ func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
 		return f
 	}
 	for name, want := range map[string][]byte{"plain": plain, "marked": marked} {
-		rec := &readFromRecorder{ResponseRecorder: httptest.NewRecorder()}
+		rec := &writeRecorder{ResponseRecorder: httptest.NewRecorder()}
 		h := newHandler(&fakePeer{query: func(context.Context, string, []string) (io.ReadCloser, error) {
 			return open(name), nil
 		}}, DefaultMaxRequestBytes, time.Minute, DefaultReplyCacheBytes)
 		call, err := encodeCall("query", name, []string{})
 		require.NoError(t, err)
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/RPC2", bytes.NewReader(call)))
+		head, tail := len(replyHead+"<string>"), len("</string>"+replyTail)
+		pieces := []int{head + replyPiece}
+		for left := len(want) - replyPiece; left > 0; left -= replyPiece {
+			pieces = append(pieces, min(left, replyPiece))
+		}
+		pieces[len(pieces)-1] += tail
 		if name == "plain" {
-			require.NotEmpty(t, rec.srcs)
-			for _, s := range rec.srcs {
-				require.Equal(t, "*io.LimitedReader of *os.File", s)
-			}
+			require.Equal(t, pieces, rec.writes)
 		} else {
-			require.Empty(t, rec.srcs)
+			require.NotEqual(t, pieces, rec.writes)
 		}
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
 		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
@@ -866,4 +866,38 @@ func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
 	require.NoError(t, err)
 	body.Close()
 	require.True(t, bytes.Equal(plain, got))
+}
+
+// TestXMLRPCPlainFileEdges checks sendPlainFile at its edges: an empty
+// file is an empty string, a file of exactly one piece and one of a piece
+// and a byte arrive whole, and a file shorter than the size its scan
+// found is an error, not a reply that claims more than it sends.
+func TestXMLRPCPlainFileEdges(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, replyPiece, replyPiece + 1} {
+		path := filepath.Join(dir, strconv.Itoa(size))
+		want := bytes.Repeat([]byte("x"), size)
+		require.NoError(t, os.WriteFile(path, want, 0o644))
+		f, err := os.Open(path)
+		require.NoError(t, err)
+		rec := httptest.NewRecorder()
+		require.NoError(t, sendPlainFile(rec, f, int64(size)))
+		require.NoError(t, f.Close())
+		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
+		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
+		_, err = d.replyStart()
+		require.NoError(t, err)
+		rd, text, err := d.valueStream()
+		require.NoError(t, err)
+		require.True(t, text)
+		got, err := io.ReadAll(rd)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(want, got), size)
+
+		f, err = os.Open(path)
+		require.NoError(t, err)
+		err = sendPlainFile(httptest.NewRecorder(), f, int64(size)+replyPiece)
+		require.ErrorContains(t, err, "shrank", size)
+		require.NoError(t, f.Close())
+	}
 }
