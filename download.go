@@ -174,17 +174,25 @@ func (n *Node) Download(ctx context.Context, name, secret string) (FetchResult, 
 	return n.fetchAgain(ctx, name, src, meter)
 }
 
-// fetchAgain is fetchSources, tried once more if a node with a router
-// was sent wrong bytes: the holders the router named may all have been
+// fetchAgain is fetchSources, tried once more if it was sent wrong
+// bytes, from the holders not found lying: those whose piece lists
+// disputed a list that turned out to lie, say. A node with a router
+// searches again, as the holders the router named may all have been
 // liars, which the second search passes over, flooding if no other
 // holder is found.
 func (n *Node) fetchAgain(ctx context.Context, name string, src sources, meter *fetchMeter) (FetchResult, error) {
 	res, err := n.fetchSources(ctx, name, src, meter)
-	if err == nil || n.routing.router == nil || !errors.Is(err, ErrHashMismatch) || ctx.Err() != nil {
+	if err == nil || !errors.Is(err, ErrHashMismatch) || ctx.Err() != nil {
 		return res, err
 	}
-	again, serr := n.holdersOf(ctx, src.hash, src.size)
-	if serr != nil {
+	again := src
+	again.holders = slices.DeleteFunc(slices.Clone(src.holders), func(h holder) bool { return n.liars.has(src.hash, h.url) })
+	if n.routing.router != nil {
+		if found, serr := n.holdersOf(ctx, src.hash, src.size); serr == nil {
+			again = found
+		}
+	}
+	if len(again.holders) == 0 {
 		return res, err
 	}
 	n.log.Info("holders sent wrong bytes: fetching from others", "name", name, "hash", src.hash, "err", err)
@@ -412,6 +420,10 @@ type download struct {
 	want   [][sha256.Size]byte // each piece's hash
 	listBy string              // the URL of the holder that sent want
 	whole  *wholeHasher
+	// disputed are the holders whose own piece lists back the bytes they
+	// sent where want says otherwise: one of the two lists lies, and the
+	// whole's hash says which.
+	disputed []*source
 
 	written atomic.Int64 // bytes in place, for progress
 	using   atomic.Int64 // holders in use, for progress
@@ -511,13 +523,19 @@ func (n *Node) fetchVerified(ctx context.Context, name string, src sources, mete
 	if err := d.checkWhole(ctx); err != nil {
 		if errors.Is(err, ErrHashMismatch) {
 			// Every piece matched the list, the whole does not: the
-			// list lied. Nothing of it can be trusted.
+			// list lied. Nothing of it can be trusted. The holders that
+			// disputed it are not blamed: fetchAgain tries them.
 			n.liars.add(src.hash, d.listBy)
 			f.Close()
 			f = nil
 			n.root.Remove(part)
 		}
 		return res, err
+	}
+	for _, s := range d.disputed {
+		// The whole proves the list right, and so their lists wrong.
+		n.liars.add(src.hash, s.url)
+		n.log.Warn("holder's piece list was wrong", "peer", s.url, "hash", src.hash)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return res, localError{err}
@@ -603,6 +621,16 @@ type pieceDone struct {
 // errBadPiece is a piece that does not have the hash of the list.
 var errBadPiece = errors.New("a piece does not match its hash")
 
+// badPiece is the error of piece i, whose bytes have the hash got rather
+// than the list's. It is errBadPiece.
+type badPiece struct {
+	i   int
+	got [sha256.Size]byte
+}
+
+func (e *badPiece) Error() string        { return fmt.Sprintf("%v (piece %d)", errBadPiece, e.i) }
+func (e *badPiece) Is(target error) bool { return target == errBadPiece }
+
 // run fetches the missing pieces, each from a holder with a free slot as
 // soon as it has one, so that a fast holder gets more pieces than a slow
 // one, until none is missing, no holder is left or ctx ends. It returns
@@ -656,13 +684,24 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		}
 		lastErr = fmt.Errorf("%s: %w", r.s.url, r.err)
 		var f *Fault
+		var bad *badPiece
 		switch {
-		case errors.Is(r.err, errBadPiece):
-			// A lying or broken holder: never again, for these contents.
-			lied = true
+		case errors.As(r.err, &bad):
+			if r.s.dropped {
+				break // set aside or dropped by a piece of its that ended first
+			}
 			r.s.dropped = true
-			d.n.liars.add(d.hash, r.s.url)
-			d.n.log.Warn("holder sent a bad piece: dropped", "peer", r.s.url, "hash", d.hash, "piece", r.i)
+			switch d.vouch(ctx, r.s, bad) {
+			case vouched:
+				d.disputed = append(d.disputed, r.s)
+				d.n.log.Warn("holder's piece list disagrees: set aside until the whole is checked", "peer", r.s.url, "hash", d.hash, "piece", r.i)
+			case contradicted:
+				// A lying or broken holder: never again, for these
+				// contents.
+				lied = true
+				d.n.liars.add(d.hash, r.s.url)
+				d.n.log.Warn("holder sent a bad piece: dropped", "peer", r.s.url, "hash", d.hash, "piece", r.i)
+			}
 		case errors.As(r.err, &f):
 			r.s.dropped = true // it does not have those contents (any more)
 		default:
@@ -676,10 +715,40 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		return ctx.Err()
 	case len(queue) == 0:
 		return nil
-	case lied:
+	case lied || len(d.disputed) > 0:
 		return fmt.Errorf("%w: %d of %d pieces missing, no honest holder left (%v)", ErrHashMismatch, len(queue), len(have), lastErr)
 	}
 	return fmt.Errorf("%d of %d pieces missing, no holder left: %w", len(queue), len(have), lastErr)
+}
+
+// A holder's answer, asked for its own piece list, to a piece of its that
+// the download's list says is bad.
+const (
+	unvouched    = iota // no list came: a failed holder, not a proven liar
+	vouched             // its list backs its bytes: the lists disagree
+	contradicted        // its own list says its bytes are wrong
+)
+
+// vouch asks s, whose piece bad.i did not match the list, for its own
+// piece list. A piece list is one holder's word: before s is taken for a
+// liar, its bytes are held against its own word. A holder that sent the
+// download's list has given it already.
+func (d *download) vouch(ctx context.Context, s *source, bad *badPiece) int {
+	if s.url == d.listBy {
+		return contradicted
+	}
+	v, err := s.c.Call(ctx, methodPieces, s.name, d.hash)
+	if err != nil {
+		return unvouched
+	}
+	own, err := checkPieces(v, d.size)
+	switch {
+	case err != nil:
+		return contradicted // a list that does not hold together
+	case own[bad.i] == bad.got:
+		return vouched
+	}
+	return contradicted
 }
 
 // fetchPiece fetches piece i from s into place with filepeer.range,
@@ -712,8 +781,9 @@ func (d *download) fetchPiece(ctx context.Context, s *source, i int) (err error)
 		return err
 	case got < ln:
 		return fmt.Errorf("the holder sent %d bytes of a piece of %d: %w", got, ln, io.ErrUnexpectedEOF)
-	case [sha256.Size]byte(h.Sum(nil)) != d.want[i]:
-		return fmt.Errorf("%w (piece %d)", errBadPiece, i)
+	}
+	if got := [sha256.Size]byte(h.Sum(nil)); got != d.want[i] {
+		return &badPiece{i: i, got: got}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package peer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -343,6 +344,17 @@ func TestDownloadSizeCap(t *testing.T) {
 type listLiar struct {
 	url, hash string
 	fake      []byte
+	hops      int // the distance its hits claim
+
+	mu    sync.Mutex
+	calls map[string]int // per method
+}
+
+// called returns how many calls of method the liar has had.
+func (l *listLiar) called(method string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.calls[method]
 }
 
 func (l *listLiar) Query(context.Context, string, []string) (io.ReadCloser, error) {
@@ -352,9 +364,15 @@ func (l *listLiar) Hello(context.Context, string) error         { return nil }
 func (l *listLiar) Fetch(context.Context, string, string) error { return nil }
 
 func (l *listLiar) Call(_ context.Context, method string, args ...any) (any, error) {
+	l.mu.Lock()
+	if l.calls == nil {
+		l.calls = make(map[string]int)
+	}
+	l.calls[method]++
+	l.mu.Unlock()
 	switch method {
 	case "filepeer.search":
-		return []any{map[string]any{"name": "f.bin", "size": int64(len(l.fake)), "hash": l.hash, "peer": l.url, "hops": 0}}, nil
+		return []any{map[string]any{"name": "f.bin", "size": int64(len(l.fake)), "hash": l.hash, "peer": l.url, "hops": int64(l.hops)}}, nil
 	case "filepeer.pieces":
 		var hashes []any
 		for off := 0; off < len(l.fake); off += 1 << 20 {
@@ -392,6 +410,69 @@ func TestDownloadListLiarCaught(t *testing.T) {
 	require.Empty(t, n.files(t), "nothing placed, no partial file kept")
 	_, err = n.Download(fetchDeadline(t), "f.bin", n.secret)
 	require.ErrorIs(t, err, peer.ErrHashMismatch, "the liar is not asked again")
+}
+
+// A holder whose piece list lies beside an honest holder costs neither
+// the fetch nor the honest holder: whichever list comes first, the other
+// holder's bytes are held against its own list, the two disagree, and
+// the whole's hash settles which lied. If the liar's list came first,
+// the fetch starts again from the honest holder; if the honest one's
+// did, the liar's pieces are set aside and the whole proves it wrong.
+// Either way the file comes right in one Download, the liar is not asked
+// again, and the honest holder still is.
+func TestDownloadListLiarBesideHonestHolder(t *testing.T) {
+	for _, liarFirst := range []bool{true, false} {
+		t.Run(map[bool]string{true: "liar's list first", false: "honest list first"}[liarFirst], func(t *testing.T) {
+			tr := transport.NewMemory()
+			h := startNode(t, tr, "mem://h")
+			want := putRandom(t, h.dir, "f.bin", 3<<20+5, 11)
+			require.NoError(t, h.Index(context.Background()))
+			real, err := os.ReadFile(filepath.Join(h.dir, "f.bin"))
+			require.NoError(t, err)
+			fake := bytes.Clone(real)
+			for i := range fake {
+				fake[i] ^= 0x5a
+			}
+			liar := &listLiar{url: "mem://liar", hash: want, fake: fake}
+			n := startNode(t, tr, "mem://n")
+			if liarFirst {
+				// The honest holder is a hop further than the liar.
+				x := startNode(t, tr, "mem://x")
+				require.NoError(t, x.Hello(fetchDeadline(t), h.URL()))
+				require.NoError(t, n.Hello(fetchDeadline(t), x.URL()))
+			} else {
+				liar.hops = 3
+				require.NoError(t, n.Hello(fetchDeadline(t), h.URL()))
+			}
+			l, err := tr.Listen(liar.url, liar)
+			require.NoError(t, err)
+			defer l.Close()
+			require.NoError(t, n.Hello(fetchDeadline(t), liar.url))
+
+			res, err := n.Download(fetchDeadline(t), "f.bin", n.secret)
+			require.NoError(t, err)
+			require.Equal(t, []string{h.URL()}, res.Holders)
+			require.Equal(t, want, fileHash(t, filepath.Join(n.dir, "f.bin")))
+			require.Equal(t, []string{"f.bin"}, n.files(t), "no partial file left")
+			if liarFirst {
+				require.Equal(t, 1, liar.called("filepeer.pieces"), "its list was taken")
+				require.Positive(t, liar.called("filepeer.range"), "its pieces matched its list")
+			} else {
+				require.Equal(t, 1, liar.called("filepeer.pieces"), "asked for its list when its piece failed")
+				require.LessOrEqual(t, liar.called("filepeer.range"), 2, "set aside after its first bad piece")
+			}
+
+			// Again, into another name: the honest holder is asked, the
+			// liar is not.
+			require.NoError(t, os.Remove(filepath.Join(n.dir, "f.bin")))
+			ranges := liar.called("filepeer.range")
+			res, err = n.Download(fetchDeadline(t), "f.bin", n.secret)
+			require.NoError(t, err)
+			require.Equal(t, []string{h.URL()}, res.Holders)
+			require.Equal(t, want, fileHash(t, filepath.Join(n.dir, "f.bin")))
+			require.Equal(t, ranges, liar.called("filepeer.range"), "the liar is not asked again")
+		})
+	}
 }
 
 // A holder found by search but not reachable directly (pieces need a
