@@ -41,7 +41,7 @@ import (
 )
 
 func main() {
-	serve := flag.String("serve", "", "internal: run as a child server of this `kind` (go, ceiling)")
+	serve := flag.String("serve", "", "internal: run as a child server of this `kind` (go, ceiling, forward)")
 	quick := flag.Bool("quick", false, "fewer rounds: a smoke run, not a measurement")
 	only := flag.String("only", "", "measure only the rows whose names contain one of these comma-separated `words` (say \"relay,clients\")")
 	flag.Usage = func() {
@@ -58,6 +58,8 @@ func main() {
 		err = serveGo(flag.Args())
 	case "ceiling":
 		err = serveCeiling(flag.Args())
+	case "forward":
+		err = serveForward(flag.Args())
 	default:
 		err = fmt.Errorf("unknown -serve %q", *serve)
 	}
@@ -166,15 +168,27 @@ func run(quick bool, only string) error {
 		return err
 	}
 
+	// The forwarder stands where the first Go node stands in the relayed
+	// rows, but passes the bytes between the client and the second node
+	// without a look: what one hop costs on this machine before any HTTP,
+	// XML or checks.
+	fwdURL, err := procs.forwarder(ctx, goURLs[1])
+	if err != nil {
+		return err
+	}
+
 	type column struct {
-		name string
-		url  string
-		res  map[string]float64
+		name      string
+		url       string
+		relayOnly bool // measured in the relayed rows only
+		res       map[string]float64
 	}
 	cols := []*column{{name: "ceiling", url: ceilURL}, {name: "filepeer", url: goURLs[0]}}
 	if pyURLs != nil {
 		cols = append(cols, &column{name: "python", url: pyURLs[0]})
 	}
+	fwd := &column{name: "forwarder", url: fwdURL, relayOnly: true}
+	cols = append(cols, fwd)
 	chainURL := map[string]string{"filepeer": goURLs[0]}
 	if pyURLs != nil {
 		chainURL["python"] = pyURLs[0]
@@ -231,11 +245,13 @@ func run(quick bool, only string) error {
 		samples := map[*column][]float64{}
 		for range r.n {
 			for _, col := range cols {
-				samples[col] = append(samples[col], m.run(col))
+				if !col.relayOnly || strings.HasPrefix(m.name, "relay ") {
+					samples[col] = append(samples[col], m.run(col))
+				}
 			}
 		}
-		for _, col := range cols {
-			col.res[m.name] = median(samples[col])
+		for col, v := range samples {
+			col.res[m.name] = median(v)
 		}
 	}
 
@@ -253,6 +269,7 @@ func run(quick bool, only string) error {
 	if pyURLs != nil {
 		head += "filepeer/python\t"
 	}
+	head += "forwarder/ceiling\tfilepeer/forwarder\t"
 	fmt.Fprintln(w, head)
 	for _, m := range []string{"small µs", "chain µs", "text MB/s", "plain MB/s", "binary MB/s", "fresh text MB/s",
 		"relay text MB/s", "relay plain MB/s", "relay binary MB/s", "16 clients calls/s", "errors"} {
@@ -261,11 +278,20 @@ func run(quick bool, only string) error {
 		}
 		line := m + "\t"
 		for _, col := range cols {
+			if _, ok := col.res[m]; !ok && col.relayOnly {
+				line += "-\t"
+				continue
+			}
 			line += format(col.res[m]) + "\t"
 		}
 		line += ratio(cols[1].res[m], cols[0].res[m]) + "\t"
 		if pyURLs != nil {
 			line += ratio(cols[1].res[m], cols[2].res[m]) + "\t"
+		}
+		if _, ok := fwd.res[m]; ok {
+			line += ratio(fwd.res[m], cols[0].res[m]) + "\t" + ratio(cols[1].res[m], fwd.res[m]) + "\t"
+		} else {
+			line += "-\t-\t"
 		}
 		fmt.Fprintln(w, line)
 	}
@@ -274,6 +300,7 @@ func run(quick bool, only string) error {
 	fmt.Println("small µs: one query of a 100-byte file; chain µs: a file five hops away (ceiling: six small calls);")
 	fmt.Println("MB/s: 16 MiB replies (text: an entity every 20 bytes; plain: nothing to escape; fresh: text written")
 	fmt.Println("a moment ago; relay: from the next node, one hop); a failed transfer shows 0.")
+	fmt.Println("forwarder: the relayed rows through a bare TCP forwarder to the next node instead of the first node.")
 	return nil
 }
 
@@ -585,6 +612,24 @@ func (p *children) ceiling(ctx context.Context, pairs string) (string, error) {
 	return url, waitAll(ctx, []string{url})
 }
 
+// forwarder starts a bare TCP forwarder to the server at target and
+// returns its URL.
+func (p *children) forwarder(ctx context.Context, target string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := p.start(ctx, self, "-serve", "forward", url, target); err != nil {
+		return "", err
+	}
+	return url, waitAll(ctx, []string{url})
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -688,6 +733,71 @@ func serveCeiling(args []string) error {
 		return err
 	}
 	return nil
+}
+
+// serveForward passes each connection to URL on to the server at TARGET
+// and back, through a 64 KiB buffer each way: in a run side by side,
+// that copy was 3-10% faster than io.Copy's splice.
+func serveForward(args []string) error {
+	if len(args) != 2 {
+		return errors.New("-serve forward takes URL TARGET")
+	}
+	l, err := net.Listen("tcp", strings.TrimPrefix(args[0], "http://"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	go func() {
+		<-ctx.Done()
+		l.Close()
+		mu.Lock()
+		for c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	track := func(c net.Conn, on bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if on {
+			open[c] = true
+		} else {
+			delete(open, c)
+		}
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return nil // closed on SIGTERM
+		}
+		wg.Go(func() {
+			defer c.Close()
+			t, err := net.Dial("tcp", strings.TrimPrefix(args[1], "http://"))
+			if err != nil {
+				return
+			}
+			defer t.Close()
+			track(c, true)
+			track(t, true)
+			defer track(c, false)
+			defer track(t, false)
+			pass := func(dst, src net.Conn) {
+				io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, 64<<10))
+				// One way ended: end the other.
+				dst.Close()
+				src.Close()
+			}
+			var both sync.WaitGroup
+			both.Go(func() { pass(t, c) })
+			pass(c, t)
+			both.Wait()
+		})
+	}
 }
 
 func digest(b []byte) string {
