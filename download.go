@@ -644,7 +644,19 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 	}
 	done := make(chan pieceDone)
 	running := 0
-	lied := false
+	// A holder that sent a bad piece is asked for its own list (vouch)
+	// off this loop, so that one slow to answer holds up no piece; once
+	// every piece is in, the answers still out are not waited for.
+	type verdict struct {
+		s *source
+		i int
+		v int
+	}
+	verdicts := make(chan verdict)
+	vouching := 0
+	vctx, stopVouching := context.WithCancel(ctx)
+	defer stopVouching()
+	bad := false // a holder sent a piece that failed the list
 	var lastErr error
 	active := func() []*source {
 		var out []*source
@@ -668,45 +680,58 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 			}
 		}
 		if running == 0 {
-			break
-		}
-		r := <-done
-		running--
-		r.s.inflight--
-		if r.err == nil {
-			r.s.fails, r.s.sent = 0, true
-			d.whole.mark(r.i)
-			continue
-		}
-		queue = append(queue, r.i)
-		if ctx.Err() != nil {
-			continue
-		}
-		lastErr = fmt.Errorf("%s: %w", r.s.url, r.err)
-		var f *Fault
-		var bad *badPiece
-		switch {
-		case errors.As(r.err, &bad):
-			if r.s.dropped {
-				break // set aside or dropped by a piece of its that ended first
+			if vouching == 0 {
+				break
 			}
-			r.s.dropped = true
-			switch d.vouch(ctx, r.s, bad) {
+			if len(queue) == 0 {
+				stopVouching()
+			}
+		}
+		select {
+		case v := <-verdicts:
+			vouching--
+			switch v.v {
 			case vouched:
-				d.disputed = append(d.disputed, r.s)
-				d.n.log.Warn("holder's piece list disagrees: set aside until the whole is checked", "peer", r.s.url, "hash", d.hash, "piece", r.i)
+				d.disputed = append(d.disputed, v.s)
+				d.n.log.Warn("holder's piece list disagrees: set aside until the whole is checked", "peer", v.s.url, "hash", d.hash, "piece", v.i)
 			case contradicted:
 				// A lying or broken holder: never again, for these
 				// contents.
-				lied = true
-				d.n.liars.add(d.hash, r.s.url)
-				d.n.log.Warn("holder sent a bad piece: dropped", "peer", r.s.url, "hash", d.hash, "piece", r.i)
+				d.n.liars.add(d.hash, v.s.url)
+				d.n.log.Warn("holder sent a bad piece: dropped", "peer", v.s.url, "hash", d.hash, "piece", v.i)
 			}
-		case errors.As(r.err, &f):
-			r.s.dropped = true // it does not have those contents (any more)
-		default:
-			r.s.fails++
-			r.s.dropped = r.s.fails >= maxHolderFailures
+			continue
+		case r := <-done:
+			running--
+			r.s.inflight--
+			if r.err == nil {
+				r.s.fails, r.s.sent = 0, true
+				d.whole.mark(r.i)
+				continue
+			}
+			queue = append(queue, r.i)
+			if ctx.Err() != nil {
+				continue
+			}
+			lastErr = fmt.Errorf("%s: %w", r.s.url, r.err)
+			var f *Fault
+			var bp *badPiece
+			switch {
+			case errors.As(r.err, &bp):
+				bad = true
+				if r.s.dropped {
+					break // set aside or dropped by a piece of its that ended first
+				}
+				r.s.dropped = true
+				s := r.s
+				vouching++
+				go func() { verdicts <- verdict{s, bp.i, d.vouch(vctx, s, bp)} }()
+			case errors.As(r.err, &f):
+				r.s.dropped = true // it does not have those contents (any more)
+			default:
+				r.s.fails++
+				r.s.dropped = r.s.fails >= maxHolderFailures
+			}
 		}
 	}
 	d.using.Store(0)
@@ -715,7 +740,7 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		return ctx.Err()
 	case len(queue) == 0:
 		return nil
-	case lied || len(d.disputed) > 0:
+	case bad:
 		return fmt.Errorf("%w: %d of %d pieces missing, no honest holder left (%v)", ErrHashMismatch, len(queue), len(have), lastErr)
 	}
 	return fmt.Errorf("%d of %d pieces missing, no holder left: %w", len(queue), len(have), lastErr)
@@ -732,9 +757,11 @@ const (
 // vouch asks s, whose piece bad.i did not match the list, for its own
 // piece list. A piece list is one holder's word: before s is taken for a
 // liar, its bytes are held against its own word. A holder that sent the
-// download's list has given it already.
+// download's list has given it already, and a file of one piece has its
+// hash for a list.
 func (d *download) vouch(ctx context.Context, s *source, bad *badPiece) int {
-	if s.url == d.listBy {
+	if s.url == d.listBy || len(d.want) == 1 {
+		// It gave the list, or the list is the file's hash.
 		return contradicted
 	}
 	v, err := s.c.Call(ctx, methodPieces, s.name, d.hash)

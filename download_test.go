@@ -344,7 +344,8 @@ func TestDownloadSizeCap(t *testing.T) {
 type listLiar struct {
 	url, hash string
 	fake      []byte
-	hops      int // the distance its hits claim
+	hops      int  // the distance its hits claim
+	stall     bool // it answers filepeer.pieces only when the call ends
 
 	mu    sync.Mutex
 	calls map[string]int // per method
@@ -363,7 +364,7 @@ func (l *listLiar) Query(context.Context, string, []string) (io.ReadCloser, erro
 func (l *listLiar) Hello(context.Context, string) error         { return nil }
 func (l *listLiar) Fetch(context.Context, string, string) error { return nil }
 
-func (l *listLiar) Call(_ context.Context, method string, args ...any) (any, error) {
+func (l *listLiar) Call(ctx context.Context, method string, args ...any) (any, error) {
 	l.mu.Lock()
 	if l.calls == nil {
 		l.calls = make(map[string]int)
@@ -374,6 +375,10 @@ func (l *listLiar) Call(_ context.Context, method string, args ...any) (any, err
 	case "filepeer.search":
 		return []any{map[string]any{"name": "f.bin", "size": int64(len(l.fake)), "hash": l.hash, "peer": l.url, "hops": int64(l.hops)}}, nil
 	case "filepeer.pieces":
+		if l.stall {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
 		var hashes []any
 		for off := 0; off < len(l.fake); off += 1 << 20 {
 			hashes = append(hashes, sha(string(l.fake[off:min(off+1<<20, len(l.fake))])))
@@ -473,6 +478,34 @@ func TestDownloadListLiarBesideHonestHolder(t *testing.T) {
 			require.Equal(t, ranges, liar.called("filepeer.range"), "the liar is not asked again")
 		})
 	}
+}
+
+// A liar that sends bad pieces and never answers when asked for its own
+// piece list holds up nothing: the question goes off the download's
+// loop, the honest holder sends the rest, and once every piece is in the
+// question is dropped.
+func TestDownloadStalledLiarHoldsNothingUp(t *testing.T) {
+	tr := transport.NewMemory()
+	h := startNode(t, tr, "mem://h")
+	want := putRandom(t, h.dir, "f.bin", 6<<20, 12)
+	require.NoError(t, h.Index(context.Background()))
+	fake := make([]byte, 6<<20)
+	liar := &listLiar{url: "mem://liar", hash: want, fake: fake, hops: 3, stall: true}
+	l, err := tr.Listen(liar.url, liar)
+	require.NoError(t, err)
+	defer l.Close()
+	n := startNode(t, tr, "mem://n")
+	require.NoError(t, n.Hello(fetchDeadline(t), h.URL()))
+	require.NoError(t, n.Hello(fetchDeadline(t), liar.url))
+
+	// The deadline only guards against a hang: asked in the loop, the
+	// liar's silence would last until it.
+	res, err := n.Download(fetchDeadline(t), "f.bin", n.secret)
+	require.NoError(t, err)
+	require.Equal(t, []string{h.URL()}, res.Holders)
+	require.Equal(t, want, fileHash(t, filepath.Join(n.dir, "f.bin")))
+	require.Equal(t, 1, liar.called("filepeer.pieces"), "asked for its list once")
+	require.Positive(t, liar.called("filepeer.range"))
 }
 
 // A holder found by search but not reachable directly (pieces need a
