@@ -597,24 +597,18 @@ func (p *children) pythonNodes(ctx context.Context, python, work string, k int) 
 }
 
 func (p *children) ceiling(ctx context.Context, pairs string) (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	port, err := freePort()
-	if err != nil {
-		return "", err
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := p.start(ctx, self, "-serve", "ceiling", url, pairs); err != nil {
-		return "", err
-	}
-	return url, waitAll(ctx, []string{url})
+	return p.server(ctx, "ceiling", pairs)
 }
 
 // forwarder starts a bare TCP forwarder to the server at target and
 // returns its URL.
 func (p *children) forwarder(ctx context.Context, target string) (string, error) {
+	return p.server(ctx, "forward", target)
+}
+
+// server starts this program as a child server of kind (-serve), at a
+// URL of its own and with arg, and returns the URL once it answers.
+func (p *children) server(ctx context.Context, kind, arg string) (string, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return "", err
@@ -624,7 +618,7 @@ func (p *children) forwarder(ctx context.Context, target string) (string, error)
 		return "", err
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := p.start(ctx, self, "-serve", "forward", url, target); err != nil {
+	if err := p.start(ctx, self, "-serve", kind, url, arg); err != nil {
 		return "", err
 	}
 	return url, waitAll(ctx, []string{url})

@@ -847,14 +847,9 @@ func TestXMLRPCPlainFileGoesAsItIs(t *testing.T) {
 			require.NotEqual(t, pieces, rec.writes)
 		}
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
-		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
-		_, err = d.replyStart()
-		require.NoError(t, err)
-		rd, text, err := d.valueStream()
+		text, got, err := readReply(rec.Body.Bytes(), false, 64<<10, 32<<10)
 		require.NoError(t, err)
 		require.True(t, text)
-		got, err := io.ReadAll(rd)
-		require.NoError(t, err)
 		require.True(t, bytes.Equal(want, got), name)
 	}
 
@@ -884,14 +879,9 @@ func TestXMLRPCPlainFileEdges(t *testing.T) {
 		require.NoError(t, sendPlainFile(rec, f, int64(size)))
 		require.NoError(t, f.Close())
 		require.Equal(t, strconv.Itoa(rec.Body.Len()), rec.Header().Get("Content-Length"))
-		d := newXMLDecoder(bufio.NewReader(rec.Body), 1<<20)
-		_, err = d.replyStart()
-		require.NoError(t, err)
-		rd, text, err := d.valueStream()
+		text, got, err := readReply(rec.Body.Bytes(), false, 64<<10, 32<<10)
 		require.NoError(t, err)
 		require.True(t, text)
-		got, err := io.ReadAll(rd)
-		require.NoError(t, err)
 		require.True(t, bytes.Equal(want, got), size)
 
 		f, err = os.Open(path)
