@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/filepeer/peer/transport"
 )
@@ -86,6 +87,12 @@ const (
 	perHolder  = 2
 	// maxHolderFailures is how many failed pieces in a row drop a holder.
 	maxHolderFailures = 2
+	// Once no piece waits for a holder, a piece that has taken longer
+	// than outrunAfter times an idle holder's mean piece, and at least
+	// outrunFloor, is taken from its holder and given to the idle one
+	// (see run): the end of a fetch waits for no slow holder.
+	outrunAfter = 2
+	outrunFloor = time.Second
 )
 
 // Download is Fetch, telling what it did: whether the file was fetched
@@ -441,6 +448,19 @@ type source struct {
 	fails    int  // failed pieces in a row
 	dropped  bool // not asked again
 	sent     bool // sent a verified piece
+	// pieces is how many verified pieces it sent, in took all told.
+	pieces int
+	took   time.Duration
+	outrun bool // a piece was taken from it for being slow
+}
+
+// meanPiece is how long s took for a piece, on the mean; 0 if it has sent
+// none.
+func (s *source) meanPiece() time.Duration {
+	if s.pieces == 0 {
+		return 0
+	}
+	return s.took / time.Duration(s.pieces)
 }
 
 // fetchVerified fetches the contents of src.hash into their partial file,
@@ -618,6 +638,15 @@ type pieceDone struct {
 	err error
 }
 
+// pieceFetch is a piece being fetched: by whom, since when, and the
+// holder that takes it over once its fetch, cancelled, has ended.
+type pieceFetch struct {
+	s      *source
+	start  time.Time
+	cancel context.CancelFunc
+	next   *source
+}
+
 // errBadPiece is a piece that does not have the hash of the list.
 var errBadPiece = errors.New("a piece does not match its hash")
 
@@ -633,8 +662,13 @@ func (e *badPiece) Is(target error) bool { return target == errBadPiece }
 
 // run fetches the missing pieces, each from a holder with a free slot as
 // soon as it has one, so that a fast holder gets more pieces than a slow
-// one, until none is missing, no holder is left or ctx ends. It returns
-// once every piece it started has ended.
+// one, until none is missing, no holder is left or ctx ends. Once no
+// piece waits for a holder, a holder left idle takes over the piece that
+// has run longest, if that piece has run for outrunAfter times the idle
+// holder's mean piece and at least outrunFloor: the slow holder's fetch
+// of it is cancelled and ended before the idle one starts, so that one
+// fetch at a time writes a piece's bytes. It returns once every piece it
+// started has ended.
 func (d *download) run(ctx context.Context, sources []*source, have []bool) error {
 	var queue []int
 	for i, ok := range have {
@@ -643,7 +677,12 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		}
 	}
 	done := make(chan pieceDone)
-	running := 0
+	running := make(map[int]*pieceFetch)
+	start := func(s *source, i int) {
+		pctx, cancel := context.WithCancel(ctx)
+		running[i] = &pieceFetch{s: s, start: time.Now(), cancel: cancel}
+		go func() { done <- pieceDone{s, i, d.fetchPiece(pctx, s, i)} }()
+	}
 	// A holder that sent a bad piece is asked for its own list (vouch)
 	// off this loop, so that one slow to answer holds up no piece; once
 	// every piece is in, the answers still out are not waited for.
@@ -667,6 +706,9 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		}
 		return out
 	}
+	outrun := time.NewTimer(time.Hour)
+	outrun.Stop()
+	defer outrun.Stop()
 	for {
 		use := active()
 		d.using.Store(int64(len(use)))
@@ -675,11 +717,15 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 				i := queue[0]
 				queue = queue[1:]
 				s.inflight++
-				running++
-				go func() { done <- pieceDone{s, i, d.fetchPiece(ctx, s, i)} }()
+				start(s, i)
 			}
 		}
-		if running == 0 {
+		if len(queue) == 0 && ctx.Err() == nil {
+			if wait := d.outrun(use, running); wait > 0 {
+				outrun.Reset(wait)
+			}
+		}
+		if len(running) == 0 {
 			if vouching == 0 {
 				break
 			}
@@ -688,6 +734,8 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 			}
 		}
 		select {
+		case <-outrun.C:
+			continue
 		case v := <-verdicts:
 			vouching--
 			switch v.v {
@@ -702,10 +750,27 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 			}
 			continue
 		case r := <-done:
-			running--
+			f := running[r.i]
+			delete(running, r.i)
+			f.cancel()
 			r.s.inflight--
+			if next := f.next; next != nil {
+				next.inflight-- // its slot, held for the piece
+				if r.err != nil {
+					// Taken from a slow holder, not failed by it.
+					if ctx.Err() == nil && !next.dropped {
+						next.inflight++
+						start(next, r.i)
+					} else {
+						queue = append(queue, r.i)
+					}
+					continue
+				}
+			}
 			if r.err == nil {
 				r.s.fails, r.s.sent = 0, true
+				r.s.pieces++
+				r.s.took += time.Since(f.start)
 				d.whole.mark(r.i)
 				continue
 			}
@@ -714,7 +779,7 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 				continue
 			}
 			lastErr = fmt.Errorf("%s: %w", r.s.url, r.err)
-			var f *Fault
+			var ft *Fault
 			var bp *badPiece
 			switch {
 			case errors.As(r.err, &bp):
@@ -726,7 +791,7 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 				s := r.s
 				vouching++
 				go func() { verdicts <- verdict{s, bp.i, d.vouch(vctx, s, bp)} }()
-			case errors.As(r.err, &f):
+			case errors.As(r.err, &ft):
 				r.s.dropped = true // it does not have those contents (any more)
 			default:
 				r.s.fails++
@@ -744,6 +809,44 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 		return fmt.Errorf("%w: %d of %d pieces missing, no honest holder left (%v)", ErrHashMismatch, len(queue), len(have), lastErr)
 	}
 	return fmt.Errorf("%d of %d pieces missing, no holder left: %w", len(queue), len(have), lastErr)
+}
+
+// outrun gives the pieces running longest to the holders of use left
+// idle, those that have not had a piece taken from them for being slow,
+// where a piece has run outrunAfter times the idle holder's mean piece
+// and at least outrunFloor: it cancels the piece's fetch and reserves the
+// idle holder's slot, for run to start the piece there once the fetch has
+// ended. It returns how long until the next piece could be given so, or
+// 0 if none could.
+func (d *download) outrun(use []*source, running map[int]*pieceFetch) time.Duration {
+	now := time.Now()
+	var wait time.Duration
+	for _, h := range use {
+		for h.inflight < perHolder && !h.outrun {
+			i, f := -1, (*pieceFetch)(nil)
+			for j, g := range running {
+				if g.next == nil && g.s != h && (f == nil || g.start.Before(f.start)) {
+					i, f = j, g
+				}
+			}
+			if f == nil {
+				break
+			}
+			after := max(outrunAfter*h.meanPiece(), outrunFloor)
+			if age := now.Sub(f.start); age < after {
+				if w := after - age; wait == 0 || w < wait {
+					wait = w
+				}
+				break
+			}
+			f.next = h
+			h.inflight++
+			f.s.outrun = true
+			f.cancel()
+			d.n.log.Info("piece taken from a slow holder", "peer", f.s.url, "to", h.url, "hash", d.hash, "piece", i)
+		}
+	}
+	return wait
 }
 
 // A holder's answer, asked for its own piece list, to a piece of its that

@@ -508,6 +508,56 @@ func TestDownloadStalledLiarHoldsNothingUp(t *testing.T) {
 	require.Positive(t, liar.called("filepeer.range"))
 }
 
+// stuckHolder is a holder of the contents whose pieces never come: every
+// filepeer.range body waits until its call ends.
+type stuckHolder struct{ *listLiar }
+
+func (s stuckHolder) Open(ctx context.Context, method string, args ...any) (io.ReadCloser, error) {
+	if method != "filepeer.range" {
+		return s.listLiar.Open(ctx, method, args...)
+	}
+	s.mu.Lock()
+	s.calls[method]++
+	s.mu.Unlock()
+	return io.NopCloser(waitReader{ctx}), nil
+}
+
+// waitReader's reads wait until ctx ends.
+type waitReader struct{ ctx context.Context }
+
+func (w waitReader) Read([]byte) (int, error) {
+	<-w.ctx.Done()
+	return 0, w.ctx.Err()
+}
+
+// Once no piece waits for a holder, the pieces a stuck holder has are
+// taken from it and given to a holder left idle: the fetch ends, from the
+// other holder, instead of waiting on the stuck one for as long as the
+// fetch may take.
+func TestDownloadOutrunsStuckHolder(t *testing.T) {
+	tr := transport.NewMemory()
+	h := startNode(t, tr, "mem://h")
+	want := putRandom(t, h.dir, "f.bin", 6<<20, 13)
+	require.NoError(t, h.Index(context.Background()))
+	real, err := os.ReadFile(filepath.Join(h.dir, "f.bin"))
+	require.NoError(t, err)
+	stuck := stuckHolder{&listLiar{url: "mem://stuck", hash: want, fake: real, calls: map[string]int{}}}
+	l, err := tr.Listen(stuck.url, stuck)
+	require.NoError(t, err)
+	defer l.Close()
+	n := startNode(t, tr, "mem://n")
+	require.NoError(t, n.Hello(fetchDeadline(t), stuck.url))
+	require.NoError(t, n.Hello(fetchDeadline(t), h.URL()))
+
+	// The deadline only guards against a hang: without the hand-over,
+	// the fetch would wait on the stuck holder until it.
+	res, err := n.Download(fetchDeadline(t), "f.bin", n.secret)
+	require.NoError(t, err)
+	require.Equal(t, []string{h.URL()}, res.Holders)
+	require.Equal(t, want, fileHash(t, filepath.Join(n.dir, "f.bin")))
+	require.Equal(t, 2, stuck.called("filepeer.range"), "given its first two pieces, then none")
+}
+
 // A holder found by search but not reachable directly (pieces need a
 // connection of their own) sends the file by query, through the node
 // between, and it is checked against the hash all the same: relayed
