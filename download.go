@@ -73,7 +73,8 @@ type FetchProgress struct {
 	Name string // the name being fetched
 	// Bytes is the bytes in place so far, those kept from an interrupted
 	// fetch included. It steps back when a piece that failed its check
-	// is dropped.
+	// is dropped, or when a piece is taken from a slow holder to be
+	// fetched again from another.
 	Bytes   int64
 	Size    int64 // the file's size; -1 if not known (a book node's file)
 	Holders int   // the holders sending pieces now
