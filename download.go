@@ -455,14 +455,9 @@ type source struct {
 	outrun bool // a piece was taken from it for being slow
 }
 
-// meanPiece is how long s took for a piece, on the mean; 0 if it has sent
-// none.
-func (s *source) meanPiece() time.Duration {
-	if s.pieces == 0 {
-		return 0
-	}
-	return s.took / time.Duration(s.pieces)
-}
+// meanPiece is how long s took for a piece, on the mean, of those it
+// sent (at least one).
+func (s *source) meanPiece() time.Duration { return s.took / time.Duration(s.pieces) }
 
 // fetchVerified fetches the contents of src.hash into their partial file,
 // piece by piece from src's holders, checks the whole and gives it name.
@@ -664,9 +659,10 @@ func (e *badPiece) Is(target error) bool { return target == errBadPiece }
 // run fetches the missing pieces, each from a holder with a free slot as
 // soon as it has one, so that a fast holder gets more pieces than a slow
 // one, until none is missing, no holder is left or ctx ends. Once no
-// piece waits for a holder, a holder left idle takes over the piece that
-// has run longest, if that piece has run for outrunAfter times the idle
-// holder's mean piece and at least outrunFloor: the slow holder's fetch
+// piece waits for a holder, a holder left idle that has sent a piece
+// takes over the piece that has run longest, if that piece has run for
+// outrunAfter times the idle holder's mean piece and at least
+// outrunFloor: the slow holder's fetch
 // of it is cancelled and ended before the idle one starts, so that one
 // fetch at a time writes a piece's bytes. It returns once every piece it
 // started has ended.
@@ -813,9 +809,10 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 }
 
 // outrun gives the pieces running longest to the holders of use left
-// idle, those that have not had a piece taken from them for being slow,
-// where a piece has run outrunAfter times the idle holder's mean piece
-// and at least outrunFloor: it cancels the piece's fetch and reserves the
+// idle that have sent a piece (so that their mean piece says how fast
+// they are) and have not had one taken from them for being slow, where a
+// piece has run outrunAfter times the idle holder's mean piece and at
+// least outrunFloor: it cancels the piece's fetch and reserves the
 // idle holder's slot, for run to start the piece there once the fetch has
 // ended. It returns how long until the next piece could be given so, or
 // 0 if none could.
@@ -823,7 +820,7 @@ func (d *download) outrun(use []*source, running map[int]*pieceFetch) time.Durat
 	now := time.Now()
 	var wait time.Duration
 	for _, h := range use {
-		for h.inflight < perHolder && !h.outrun {
+		for h.inflight < perHolder && !h.outrun && h.pieces > 0 {
 			i, f := -1, (*pieceFetch)(nil)
 			for j, g := range running {
 				if g.next == nil && g.s != h && (f == nil || g.start.Before(f.start)) {
