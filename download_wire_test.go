@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -260,8 +261,10 @@ func TestDownloadFromFourRateLimitedHolders(t *testing.T) {
 	// One file, linked into each holder's directory, every link made
 	// before any holder starts: a link changes the file's ctime, so its
 	// stamp, which a holder that had hashed it would see as a new version.
-	dirs := make([]string, len(holders))
-	for i := range holders {
+	// A fifth holder, sixteen times slower, stands in for holder 3 in the
+	// last fetch: the end of a fetch must not wait on it.
+	dirs := make([]string, len(holders)+1)
+	for i := range dirs {
 		dirs[i] = filepath.Join(tmp, fmt.Sprint("holder", i))
 		require.NoError(t, os.Mkdir(dirs[i], 0o755))
 		if i == 0 {
@@ -273,9 +276,11 @@ func TestDownloadFromFourRateLimitedHolders(t *testing.T) {
 	for i := range holders {
 		holders[i] = startHelper(t, "holder", dirs[i], env...)
 	}
+	slow := startHelper(t, "holder", dirs[len(holders)], fmt.Sprint("FILEPEER_RATE=", rateLimit/16), fmt.Sprint("FILEPEER_SIZE=", size))
 	for i, h := range holders {
 		urls[i] = strings.TrimPrefix(h.next(t, 5*time.Minute), "ready ")
 	}
+	slowURL := strings.TrimPrefix(slow.next(t, 5*time.Minute), "ready ")
 
 	fetch := func(run string, peers []string, kill *helper) ([]string, time.Duration, int64) {
 		dir := filepath.Join(tmp, "getter-"+run)
@@ -307,6 +312,11 @@ func TestDownloadFromFourRateLimitedHolders(t *testing.T) {
 	getterRSS = max(getterRSS, rss)
 	t.Logf("again, holder 3 killed half way: %v, %.1f MiB/s, %.2fx one holder's link; %s holders sent pieces; getter peak RSS %.1f MiB",
 		killed.Round(time.Millisecond), float64(size)/killed.Seconds()/(1<<20), perLink(killed), res[1], float64(rss)/(1<<20))
+
+	res, withSlow, _ := fetch("slow", append(slices.Clone(urls[:3]), slowURL), nil)
+	require.Equal(t, []string{"fetched"}, res[:1])
+	t.Logf("from 3 of them and one at %d KiB/s: %v, %.2fx the time from all 4; %s holders sent pieces",
+		rateLimit/16>>10, withSlow.Round(time.Millisecond), withSlow.Seconds()/all.Seconds(), res[1])
 
 	res, one, _ := fetch("one", urls[:1], nil)
 	require.Equal(t, []string{"fetched", "1"}, res[:2])
