@@ -754,14 +754,16 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 			if next := f.next; next != nil {
 				next.inflight-- // its slot, held for the piece
 				if r.err != nil {
-					// Taken from a slow holder, not failed by it.
 					if ctx.Err() == nil && !next.dropped {
 						next.inflight++
 						start(next, r.i)
 					} else {
 						queue = append(queue, r.i)
 					}
-					continue
+					if errors.Is(r.err, context.Canceled) {
+						continue // taken from a slow holder, not failed by it
+					}
+					// It failed before the cancel took: that counts, below.
 				}
 			}
 			if r.err == nil {
@@ -771,7 +773,9 @@ func (d *download) run(ctx context.Context, sources []*source, have []bool) erro
 				d.whole.mark(r.i)
 				continue
 			}
-			queue = append(queue, r.i)
+			if f.next == nil {
+				queue = append(queue, r.i)
+			}
 			if ctx.Err() != nil {
 				continue
 			}
