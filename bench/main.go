@@ -1,7 +1,8 @@
 // Command bench measures a filepeer node side by side with the book's
 // Python node and with the ceiling of this machine: a plain Go HTTP server
 // that answers each request with a reply built in advance. All three run as
-// child processes on loopback and are driven by the same client.
+// child processes on loopback, each Go node in a process of its own as
+// examples/node runs them, and are driven by the same client.
 //
 //	go run ./bench            # the full table, about a minute
 //	go run ./bench -quick     # fewer rounds, a few seconds
@@ -46,7 +47,7 @@ func main() {
 	only := flag.String("only", "", "measure only the rows whose names contain one of these comma-separated `words` (say \"relay,clients\")")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: go run ./bench [-quick] [-only words]")
-		fmt.Fprintln(flag.CommandLine.Output(), "$FILEPEER_BENCH_CPUPROFILE=FILE has the Go nodes' process write its CPU profile to FILE")
+		fmt.Fprintln(flag.CommandLine.Output(), "$FILEPEER_BENCH_CPUPROFILE=FILE has each Go node's process write its CPU profile to FILE.nodeN")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -171,28 +172,35 @@ func run(quick bool, only string) error {
 	// The forwarder stands where the first Go node stands in the relayed
 	// rows, but passes the bytes between the client and the second node
 	// without a look: what one hop costs on this machine before any HTTP,
-	// XML or checks.
+	// XML or checks. In the chain, five forwarders in a line stand where
+	// the first five Go nodes stand, in front of the ceiling.
 	fwdURL, err := procs.forwarder(ctx, goURLs[1])
 	if err != nil {
 		return err
 	}
+	fwdChain := ceilURL
+	for range 5 {
+		if fwdChain, err = procs.forwarder(ctx, fwdChain); err != nil {
+			return err
+		}
+	}
+	chainURL := map[string]string{"filepeer": goURLs[0], "forwarder": fwdChain}
+	if pyURLs != nil {
+		chainURL["python"] = pyURLs[0]
+	}
 
 	type column struct {
-		name      string
-		url       string
-		relayOnly bool // measured in the relayed rows only
-		res       map[string]float64
+		name     string
+		url      string
+		hopsOnly bool // measured only in the rows that cross hops: chain and relayed
+		res      map[string]float64
 	}
 	cols := []*column{{name: "ceiling", url: ceilURL}, {name: "filepeer", url: goURLs[0]}}
 	if pyURLs != nil {
 		cols = append(cols, &column{name: "python", url: pyURLs[0]})
 	}
-	fwd := &column{name: "forwarder", url: fwdURL, relayOnly: true}
+	fwd := &column{name: "forwarder", url: fwdURL, hopsOnly: true}
 	cols = append(cols, fwd)
-	chainURL := map[string]string{"filepeer": goURLs[0]}
-	if pyURLs != nil {
-		chainURL["python"] = pyURLs[0]
-	}
 	measures := []struct {
 		name string
 		run  func(col *column) float64
@@ -201,6 +209,10 @@ func run(quick bool, only string) error {
 		{"chain µs", func(col *column) float64 {
 			if col.name == "ceiling" {
 				return 6 * c.latency(col.url, reqs["small"], r.chain)
+			}
+			if col.name == "forwarder" {
+				// The ceiling's small reply, five forwarders away.
+				return c.latency(chainURL[col.name], reqs["small"], r.chain)
 			}
 			return c.latency(chainURL[col.name], request("query", "chain.txt"), r.chain)
 		}},
@@ -245,7 +257,7 @@ func run(quick bool, only string) error {
 		samples := map[*column][]float64{}
 		for range r.n {
 			for _, col := range cols {
-				if !col.relayOnly || strings.HasPrefix(m.name, "relay ") {
+				if !col.hopsOnly || strings.HasPrefix(m.name, "relay ") || strings.HasPrefix(m.name, "chain ") {
 					samples[col] = append(samples[col], m.run(col))
 				}
 			}
@@ -278,7 +290,7 @@ func run(quick bool, only string) error {
 		}
 		line := m + "\t"
 		for _, col := range cols {
-			if _, ok := col.res[m]; !ok && col.relayOnly {
+			if _, ok := col.res[m]; !ok && col.hopsOnly {
 				line += "-\t"
 				continue
 			}
@@ -300,7 +312,8 @@ func run(quick bool, only string) error {
 	fmt.Println("small µs: one query of a 100-byte file; chain µs: a file five hops away (ceiling: six small calls);")
 	fmt.Println("MB/s: 16 MiB replies (text: an entity every 20 bytes; plain: nothing to escape; fresh: text written")
 	fmt.Println("a moment ago; relay: from the next node, one hop); a failed transfer shows 0.")
-	fmt.Println("forwarder: the relayed rows through a bare TCP forwarder to the next node instead of the first node.")
+	fmt.Println("forwarder: bare TCP forwarders in the Go nodes' place: relayed, one in front of the second node; chain, five in a")
+	fmt.Println("line in front of the ceiling.")
 	return nil
 }
 
@@ -547,7 +560,7 @@ func (p *children) goNodes(ctx context.Context, work string, k int) ([]string, e
 	if err != nil {
 		return nil, err
 	}
-	urls, args := make([]string, k), []string{"-serve", "go"}
+	urls := make([]string, k)
 	for i := range urls {
 		port, err := freePort()
 		if err != nil {
@@ -560,10 +573,10 @@ func (p *children) goNodes(ctx context.Context, work string, k int) ([]string, e
 			return nil, err
 		}
 		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", port)
-		args = append(args, urls[i], dir)
-	}
-	if err := p.start(ctx, self, args...); err != nil {
-		return nil, err
+		// A process to a node, as examples/node runs them.
+		if err := p.start(ctx, self, "-serve", "go", urls[i], dir, fmt.Sprint("node", i)); err != nil {
+			return nil, err
+		}
 	}
 	return urls, waitAll(ctx, urls)
 }
@@ -654,15 +667,16 @@ func waitAll(ctx context.Context, urls []string) error {
 	return nil
 }
 
-// serveGo runs Go nodes, one per URL DIR pair, until SIGTERM.
+// serveGo runs a Go node at URL sharing DIR, until SIGTERM; NAME names
+// its CPU profile.
 func serveGo(args []string) error {
-	if len(args) == 0 || len(args)%2 != 0 {
-		return errors.New("-serve go takes URL DIR pairs")
+	if len(args) != 3 {
+		return errors.New("-serve go takes URL DIR NAME")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if path := os.Getenv("FILEPEER_BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
+		f, err := os.Create(path + "." + args[2])
 		if err != nil {
 			return err
 		}
@@ -672,15 +686,13 @@ func serveGo(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	for i := 0; i < len(args); i += 2 {
-		n, err := peer.New(peer.Config{URL: args[i], Dir: args[i+1], Secret: "bench-secret"})
-		if err != nil {
-			return err
-		}
-		defer n.Close()
-		if err := n.Start(); err != nil {
-			return err
-		}
+	n, err := peer.New(peer.Config{URL: args[0], Dir: args[1], Secret: "bench-secret"})
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.Start(); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	return nil
