@@ -161,6 +161,18 @@ func withoutVectors(t *testing.T) {
 	t.Cleanup(func() { haveAVX2 = was })
 }
 
+// bothWays runs test as "vectors", with the vector blocks, where the
+// processor has them, and as "words", with the word-at-a-time code alone.
+func bothWays(t *testing.T, test func(*testing.T)) {
+	if haveAVX2 {
+		t.Run("vectors", test)
+	}
+	t.Run("words", func(t *testing.T) {
+		withoutVectors(t)
+		test(t)
+	})
+}
+
 func FuzzBlocks(f *testing.F) {
 	for _, b := range blockInputs()[:50] {
 		f.Add(b)

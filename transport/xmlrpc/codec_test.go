@@ -50,13 +50,7 @@ func randomText(r *rand.Rand, valid bool) []byte {
 // both, at every split of the input, as chunks of a stream meet them:
 // with the vector blocks, where the processor has them, and without.
 func TestCodecBulkMatchesSlow(t *testing.T) {
-	if haveAVX2 {
-		t.Run("vectors", codecBulkMatchesSlow)
-	}
-	t.Run("words", func(t *testing.T) {
-		withoutVectors(t)
-		codecBulkMatchesSlow(t)
-	})
+	bothWays(t, codecBulkMatchesSlow)
 }
 
 func codecBulkMatchesSlow(t *testing.T) {

@@ -168,13 +168,7 @@ var goodBase64Replies = []string{
 // or a quantum. It runs with the vector checks (blocks_amd64.s), where
 // the processor has them, and with the word-at-a-time code alone.
 func TestPassThroughMatchesDecode(t *testing.T) {
-	if haveAVX2 {
-		t.Run("vectors", passThroughMatchesDecode)
-	}
-	t.Run("words", func(t *testing.T) {
-		withoutVectors(t)
-		passThroughMatchesDecode(t)
-	})
+	bothWays(t, passThroughMatchesDecode)
 }
 
 func passThroughMatchesDecode(t *testing.T) {
