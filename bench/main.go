@@ -686,7 +686,7 @@ func serveGo(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	n, err := peer.New(peer.Config{URL: args[0], Dir: args[1], Secret: "bench-secret"})
+	n, err := peer.New(peer.Config{URL: args[0], Dir: args[1], Secret: "bench-secret", TargetPeers: -1})
 	if err != nil {
 		return err
 	}
