@@ -83,10 +83,11 @@ var (
 // callHeader is the header of every request. Requests share it: a
 // RoundTripper must not modify a request. Every method of the protocol
 // may be sent twice to no harm (a query, a hello, a fetch that finds the
-// file placed): the empty Idempotency-Key, which is not sent, lets
-// net/http send a call again on a fresh connection when a reused one was
-// reset under it, so that one stale keep-alive connection does not fail
-// a call and cost a working peer.
+// file placed): the transport's own client sends a call again on a fresh
+// connection when a reused one was reset under it, so that one stale
+// keep-alive connection does not fail a call and cost a working peer; the
+// empty Idempotency-Key, which is not sent, lets an http.Transport given
+// as Config.RoundTripper do the same.
 var callHeader = http.Header{
 	"Content-Type":    {"text/xml"},
 	"Accept-Encoding": {"gzip"},

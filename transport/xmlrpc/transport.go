@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -61,10 +60,11 @@ type Config struct {
 	// history. If zero, it is DefaultMaxRequestBytes (1 MiB).
 	MaxRequestBytes int64
 
-	// RoundTripper makes the outgoing HTTP requests. If nil, the transport
-	// makes its own http.Transport that keeps connections alive, ignores
-	// proxy settings (peers are reached directly), refuses to connect to
-	// an address no peer can have (unspecified, link-local, multicast,
+	// RoundTripper makes the outgoing HTTP requests. If nil, the
+	// transport makes its own HTTP/1.1 client, which makes each call on
+	// the caller's goroutine, keeps connections alive, ignores proxy
+	// settings (peers are reached directly), refuses to connect to an
+	// address no peer can have (unspecified, link-local, multicast,
 	// broadcast: a host name may resolve to one), opens at most 32
 	// connections to one peer at a time (an eighth of
 	// DefaultMaxConnsPerAddr: more calls wait their turn) and is closed by
@@ -73,10 +73,11 @@ type Config struct {
 	RoundTripper http.RoundTripper
 
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are the server's
-	// http.Server timeouts. If zero, they are DefaultReadHeaderTimeout
-	// (10s), DefaultReadTimeout (30s, for the small requests) and
-	// DefaultIdleTimeout (120s). There is no write timeout: a reply may be
-	// a large file. Negative means none.
+	// timeouts, as http.Server's: for a request's head, for the whole
+	// request, and between requests on one connection. If zero, they
+	// are DefaultReadHeaderTimeout (10s), DefaultReadTimeout (30s, for
+	// the small requests) and DefaultIdleTimeout (120s). There is no
+	// write timeout: a reply may be a large file. Negative means none.
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
 	IdleTimeout       time.Duration
@@ -131,7 +132,7 @@ type Transport struct {
 	// http.Client, which would only add a redirect policy (a peer is its
 	// URL: redirects are never followed) and a dozen allocations a call.
 	rt  http.RoundTripper
-	own *http.Transport // nil if cfg.RoundTripper was given
+	own *connPool // nil if cfg.RoundTripper was given
 
 	// peers caches Dial's clients by URL, up to maxDialCache of them: a
 	// node dials the peer it asks on every query it passes on, and
@@ -169,30 +170,7 @@ func New(cfg Config) *Transport {
 	t := &Transport{cfg: cfg}
 	rt := cfg.RoundTripper
 	if rt == nil {
-		t.own = &http.Transport{
-			DialContext: (&net.Dialer{
-				Timeout:   10 * time.Second,
-				KeepAlive: 30 * time.Second,
-				Control:   refuseNonPeerAddr,
-			}).DialContext,
-			MaxIdleConns:        100,
-			MaxIdleConnsPerHost: 16,
-			// Under the cap a peer puts on one address's connections
-			// (MaxConnsPerAddr's default), so that a busy node's calls
-			// wait for a connection rather than being cut off.
-			MaxConnsPerHost:       DefaultMaxConnsPerAddr / 8,
-			IdleConnTimeout:       90 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			// The client asks for gzip and undoes it itself, under the
-			// reply cap.
-			DisableCompression: true,
-			ReadBufferSize:     ioChunk,
-			WriteBufferSize:    ioChunk,
-			TLSClientConfig:    &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-			// Peers speak HTTP/1.1, as Python does; a custom
-			// TLSClientConfig turns HTTP/2 off anyway.
-			ForceAttemptHTTP2: false,
-		}
+		t.own = newConnPool(&tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12})
 		rt = t.own
 	}
 	t.rt = rt
@@ -218,7 +196,7 @@ func (t *Transport) Close() error {
 	t.closed = true
 	t.mu.Unlock()
 	if t.own != nil {
-		t.own.CloseIdleConnections()
+		t.own.close()
 	}
 	return nil
 }
