@@ -151,6 +151,15 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
+// CloseWrite shuts the sending half of the connection, where the
+// connection can.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
 // quietBody reads a request's body, replacing a read error with one that
 // names no socket address: the error may end up in a fault sent to the
 // client, who has no business learning the server's addresses.

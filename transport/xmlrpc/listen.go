@@ -71,32 +71,22 @@ func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 	var ctx context.Context
 	ctx, l.cancel = context.WithCancel(base)
 	h := newHandler(p, t.cfg.MaxRequestBytes, t.cfg.ReplyStallTimeout, t.cfg.ReplyCacheBytes)
-	l.srv = &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Counted so that Close can wait for handlers that
-			// Shutdown gave up on.
-			l.handlers.Add(1)
-			defer l.handlers.Done()
-			h.ServeHTTP(w, r)
-		}),
-		ReadHeaderTimeout: t.cfg.ReadHeaderTimeout,
-		ReadTimeout:       t.cfg.ReadTimeout,
-		IdleTimeout:       t.cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          t.cfg.ErrorLog,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		// One call a connection, as Python's client makes them, so
-		// that MaxConnsPerAddr caps the calls too: no HTTP/2.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-	}
+	l.srv = newServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Counted so that Close can wait for handlers that its grace
+		// gave up on.
+		l.handlers.Add(1)
+		defer l.handlers.Done()
+		h.ServeHTTP(w, r)
+	}), ctx, &t.cfg)
 	ln = limitConns(ln, t.cfg.MaxConnsPerAddr)
 	if tlsCfg != nil {
 		ln = tls.NewListener(ln, tlsCfg)
 	}
+	l.ln = ln
 	l.serving.Add(1)
 	go func() {
 		defer l.serving.Done()
-		l.srv.Serve(ln)
+		l.srv.serve(ln)
 	}()
 	return l, nil
 }
@@ -106,7 +96,8 @@ func (t *Transport) Listen(rawURL string, p transport.Peer) (io.Closer, error) {
 type Listener struct {
 	url      string
 	addr     net.Addr
-	srv      *http.Server
+	srv      *server
+	ln       net.Listener
 	cancel   context.CancelFunc
 	serving  sync.WaitGroup // the Serve goroutine
 	handlers sync.WaitGroup // running handlers
@@ -129,12 +120,11 @@ func (l *Listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		l.cancel()
+		err = l.ln.Close()
+		l.serving.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		defer cancel()
-		if err = l.srv.Shutdown(ctx); err != nil {
-			err = l.srv.Close()
-		}
-		l.serving.Wait()
+		l.srv.shutdown(ctx)
 		l.handlers.Wait()
 	})
 	return err
