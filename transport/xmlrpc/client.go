@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -112,14 +111,23 @@ type xmlrpcCall struct {
 	cancel context.CancelCauseFunc
 	// timer cancels the call: CallTimeout after the request is sent
 	// until the headers arrive, then StallTimeout during each read of
-	// the body. nil if both are off.
-	timer   *time.Timer
-	reading atomic.Bool // the timer is timing a read of the body
-	resp    *http.Response
-	br      *bufio.Reader // pooled; nil once returned
-	d       xmlDecoder
-	cap     capReader
-	body    stallReader
+	// the body. nil if both are off. It is set once for each, and the
+	// reads of the body only note when they start: when it fires during
+	// the body, it looks at the read in progress and goes off or sets
+	// itself again (see expire). (A reset before each read and a stop
+	// after it woke the runtime's poller once a call or more.)
+	timer *time.Timer
+	start time.Time    // when the call began, for readSince
+	stall atomic.Int64 // StallTimeout once the body is read; 0 before
+	// reading says a read of the body is in progress, which began at
+	// readSince (nanoseconds since start).
+	reading   atomic.Bool
+	readSince atomic.Int64
+	resp      *http.Response
+	br        *bufio.Reader // pooled; nil once returned
+	d         xmlDecoder
+	cap       capReader
+	body      stallReader
 	// reqBody is the request's body, kept here to save an allocation. It
 	// goes out as io.NopCloser of a *bytes.Reader, which net/http knows
 	// to be in memory: a body of another type made it flush the headers
@@ -130,10 +138,20 @@ type xmlrpcCall struct {
 
 // expire is the timer's function.
 func (k *xmlrpcCall) expire() {
-	if k.reading.Load() {
-		k.cancel(errStallTimeout)
-	} else {
+	stall := time.Duration(k.stall.Load())
+	switch {
+	case k.ended.Load():
+	case stall == 0:
 		k.cancel(errHeaderTimeout)
+	case !k.reading.Load():
+		k.timer.Reset(stall) // between reads, which do not count
+	default:
+		left := stall - (time.Since(k.start) - time.Duration(k.readSince.Load()))
+		if left <= 0 {
+			k.cancel(errStallTimeout)
+		} else {
+			k.timer.Reset(left)
+		}
 	}
 }
 
@@ -189,10 +207,10 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	if s.stall <= 0 || s.k.ended.Load() {
 		return s.r.Read(p)
 	}
+	s.k.readSince.Store(int64(time.Since(s.k.start)))
 	s.k.reading.Store(true)
-	s.k.timer.Reset(s.stall)
 	n, err := s.r.Read(p)
-	s.k.timer.Stop()
+	s.k.reading.Store(false)
 	return n, err
 }
 
@@ -209,14 +227,9 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 	k := &xmlrpcCall{c: c, method: method}
 	k.ctx, k.cancel = context.WithCancelCause(ctx)
 	cfg := &c.t.cfg
-	switch {
-	case cfg.CallTimeout > 0:
+	if cfg.CallTimeout > 0 {
+		k.start = time.Now()
 		k.timer = time.AfterFunc(cfg.CallTimeout, k.expire)
-	case cfg.StallTimeout > 0:
-		// No wait for the headers is timed: the timer is made stopped,
-		// for the reads of the body to arm.
-		k.timer = time.AfterFunc(math.MaxInt64, k.expire)
-		k.timer.Stop()
 	}
 	k.reqBody.Reset(body)
 	req := c.proto.WithContext(k.ctx)
@@ -226,8 +239,19 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 	// reused connection.
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	k.resp, err = c.t.rt.RoundTrip(req)
-	if k.timer != nil {
-		k.timer.Stop()
+	switch {
+	case err != nil || cfg.StallTimeout <= 0:
+		if k.timer != nil {
+			k.timer.Stop()
+		}
+	case k.timer != nil:
+		// From here on, when it fires, it times the read in progress.
+		k.stall.Store(int64(cfg.StallTimeout))
+		k.timer.Reset(cfg.StallTimeout)
+	default:
+		k.start = time.Now()
+		k.stall.Store(int64(cfg.StallTimeout))
+		k.timer = time.AfterFunc(cfg.StallTimeout, k.expire)
 	}
 	if err != nil {
 		k.resp = nil

@@ -128,3 +128,19 @@ func TestXMLRPCCallErrorKept(t *testing.T) {
 	_, err = dial(t, tr, "http://x:1").Query(context.Background(), "f", nil)
 	require.ErrorIs(t, err, sentinel)
 }
+
+// TestXMLRPCMovingBodyOutlivesManyStalls checks that a body whose pieces
+// each come well within StallTimeout may take many times as long in all:
+// the stall timer, which fires now and then, must find the read in
+// progress young and set itself again.
+func TestXMLRPCMovingBodyOutlivesManyStalls(t *testing.T) {
+	url := trickle(t, 30, 5*time.Millisecond, false)
+	tr := New(Config{StallTimeout: 40 * time.Millisecond})
+	defer tr.Close()
+	body, err := dial(t, tr, url).Query(context.Background(), "x", nil)
+	require.NoError(t, err)
+	defer body.Close()
+	b, err := io.ReadAll(body)
+	require.NoError(t, err)
+	require.Equal(t, strings.Repeat("x", 30), string(b))
+}
