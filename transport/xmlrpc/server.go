@@ -194,17 +194,21 @@ func (sc *serverConn) serve() {
 	sc.br = bufio.NewReaderSize(&sc.in, smallReply)
 	sc.bw = bufio.NewWriterSize(sc.conn, smallReply)
 	for first := true; ; first = false {
-		if !first {
-			// Between requests: the idle timeout, until the next
-			// request's first byte.
-			if s.idle > 0 {
-				sc.conn.SetReadDeadline(time.Now().Add(s.idle))
-			} else {
-				sc.conn.SetReadDeadline(time.Time{})
-			}
-			if _, err := sc.br.Peek(1); err != nil {
-				return
-			}
+		// Idle until the request's first byte: for the first request,
+		// under the header timeout; between requests, the idle one.
+		// An idle connection is closed at once by shutdown.
+		wait := s.idle
+		if first {
+			wait = s.readHeader
+		}
+		if wait > 0 {
+			sc.conn.SetReadDeadline(time.Now().Add(wait))
+		} else {
+			sc.conn.SetReadDeadline(time.Time{})
+		}
+		sc.in.limit, sc.in.left = true, maxRequestHead
+		if _, err := sc.br.Peek(1); err != nil {
+			return
 		}
 		s.mu.Lock()
 		if s.closing {
@@ -239,8 +243,8 @@ func (sc *serverConn) serveOne() bool {
 	default:
 		sc.conn.SetReadDeadline(time.Time{})
 	}
-	sc.in.limit, sc.in.left = true, maxRequestHead
-	req, err := http.ReadRequest(sc.br)
+	req, err := http.ReadRequest(sc.br) // under the head's limit, set before the first byte
+
 	sc.in.limit = false
 	if err != nil {
 		switch {

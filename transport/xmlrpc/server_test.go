@@ -238,3 +238,32 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestServerCloseEndsIdleConnsAtOnce checks that Close closes a
+// connection that has sent nothing yet, and one idle between requests,
+// without waiting out the grace it gives calls in progress.
+func TestServerCloseEndsIdleConnsAtOnce(t *testing.T) {
+	tr := New(Config{})
+	defer tr.Close()
+	l, err := tr.Listen("http://127.0.0.1:0", &fakePeer{})
+	require.NoError(t, err)
+	addr := l.(*Listener).Addr().String()
+	fresh, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer fresh.Close()
+	used, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer used.Close()
+	io.WriteString(used, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(used), nil)
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	start := time.Now()
+	require.NoError(t, l.Close())
+	require.Less(t, time.Since(start), shutdownGrace, "Close waited for idle connections")
+	for _, c := range []net.Conn{fresh, used} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		require.ErrorIs(t, err, io.EOF)
+	}
+}
