@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -118,7 +119,7 @@ type xmlrpcCall struct {
 	// after it woke the runtime's poller once a call or more.)
 	timer *time.Timer
 	start time.Time    // when the call began, for readSince
-	stall atomic.Int64 // StallTimeout once the body is read; 0 before
+	stall atomic.Int64 // StallTimeout once the headers are in; 0 before
 	// reading says a read of the body is in progress, which began at
 	// readSince (nanoseconds since start).
 	reading   atomic.Bool
@@ -249,9 +250,11 @@ func (c *xmlrpcPeer) call(ctx context.Context, method string, args ...any) (*xml
 		k.stall.Store(int64(cfg.StallTimeout))
 		k.timer.Reset(cfg.StallTimeout)
 	default:
+		// Made before it is set, so that expire always finds it.
 		k.start = time.Now()
+		k.timer = time.AfterFunc(math.MaxInt64, k.expire)
 		k.stall.Store(int64(cfg.StallTimeout))
-		k.timer = time.AfterFunc(cfg.StallTimeout, k.expire)
+		k.timer.Reset(cfg.StallTimeout)
 	}
 	if err != nil {
 		k.resp = nil

@@ -100,9 +100,6 @@ func newConnPool(rootCAs *tls.Config) *connPool {
 	}
 }
 
-// errPoolClosed fails a call made after close.
-var errPoolClosed = errors.New("transport: closed")
-
 // RoundTrip makes one call. The reply's body must be read to its end or
 // closed; closing it early drops the connection.
 func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -237,7 +234,7 @@ func (p *connPool) get(ctx context.Context, key, addr, host string, fresh bool) 
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil, false, errPoolClosed
+		return nil, false, ErrClosed // the Transport's Close closed it
 	}
 	pc := p.peers[key]
 	if pc == nil {

@@ -244,7 +244,6 @@ func (sc *serverConn) serveOne() bool {
 		sc.conn.SetReadDeadline(time.Time{})
 	}
 	req, err := http.ReadRequest(sc.br) // under the head's limit, set before the first byte
-
 	sc.in.limit = false
 	if err != nil {
 		switch {
@@ -451,6 +450,11 @@ type requestBody struct {
 	expect bool
 	read   atomic.Bool
 }
+
+// Close does nothing: what is left of the body is read after the
+// handler, up to maxDrain. (net/http's Close of a request body reads it
+// to its end, which a hostile client could make last.)
+func (b *requestBody) Close() error { return nil }
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	if b.read.Load() {
