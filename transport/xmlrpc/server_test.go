@@ -267,3 +267,38 @@ func TestServerCloseEndsIdleConnsAtOnce(t *testing.T) {
 		require.ErrorIs(t, err, io.EOF)
 	}
 }
+
+// TestServerEndlessBodyClosedByHandler checks that a handler that closes
+// a request body which keeps coming is answered, and the connection then
+// closed once the server has read its bound of what is left, rather than
+// the body being read for as long as the client sends.
+func TestServerEndlessBodyClosedByHandler(t *testing.T) {
+	addr := listenHandler(t, func(w http.ResponseWriter, r *http.Request) {
+		r.Body.Close()
+		w.Header().Set("Content-Length", "2")
+		io.WriteString(w, "ok")
+	}, Config{})
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	io.WriteString(c, "POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+	sent := make(chan int64, 1)
+	go func() {
+		chunk := "4000\r\n" + strings.Repeat("a", 0x4000) + "\r\n"
+		var n int64
+		for n < 64<<20 { // bounded: 64 MiB at most
+			m, err := io.WriteString(c, chunk)
+			n += int64(m)
+			if err != nil {
+				break
+			}
+		}
+		sent <- n
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	require.Equal(t, "ok", string(b))
+	require.Less(t, <-sent, int64(64<<20), "the server read the body on and on")
+}
