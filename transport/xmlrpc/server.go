@@ -41,7 +41,7 @@ type server struct {
 	log        *log.Logger
 
 	mu sync.Mutex
-	// guards the fields below, and each serverConn's since and watch
+	// guards the fields below, and each serverConn's watch
 	conns    map[*serverConn]bool // true while serving a request
 	closing  bool
 	watching bool           // the watcher runs
@@ -135,9 +135,7 @@ type serverConn struct {
 	bw   *bufio.Writer
 	// ahead is what a watch read ahead: the start of the next request.
 	ahead []byte
-	// since is when the call being served began, and watch its watch,
-	// nil between calls.
-	since time.Time
+	// watch is the watch of the call being served, nil between calls.
 	watch *watch
 }
 
@@ -286,9 +284,9 @@ func (sc *serverConn) serveOne() bool {
 		body.read.Store(true)
 	}
 	req.Body = body
-	wa := &watch{sc: sc, body: body, cancel: cancel}
+	wa := &watch{sc: sc, body: body, cancel: cancel, since: start}
 	s.mu.Lock()
-	sc.since, sc.watch = start, wa
+	sc.watch = wa
 	if !s.watching && !s.closing {
 		s.watching = true
 		s.wg.Add(1)
@@ -368,7 +366,7 @@ func (s *server) watcher() {
 				continue
 			}
 			calls = true
-			if !wa.started && now.Sub(sc.since) >= watchAfter {
+			if !wa.started && now.Sub(wa.since) >= watchAfter {
 				wa.started = true
 				s.wg.Add(1)
 				go wa.run()
@@ -395,7 +393,8 @@ type watch struct {
 	sc      *serverConn
 	body    *requestBody
 	cancel  context.CancelFunc
-	started bool // guarded by the server's mu
+	since   time.Time // when the call began
+	started bool      // guarded by the server's mu
 
 	mu sync.Mutex
 	// guards the fields below

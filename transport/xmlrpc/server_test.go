@@ -214,10 +214,10 @@ func TestServerSurvivesAPanic(t *testing.T) {
 // for IdleTimeout is closed.
 func TestServerIdleTimeout(t *testing.T) {
 	addr := listenHandler(t, echoHandler, Config{IdleTimeout: 50 * time.Millisecond})
-	start := time.Now()
+	// rawExchange fails if the server has not closed the connection
+	// within its 10 s deadline.
 	out := rawExchange(t, addr, "POST /RPC2?length=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
 	require.True(t, strings.HasSuffix(out, "\r\n\r\nok"), out)
-	require.Less(t, time.Since(start), 5*time.Second)
 }
 
 // lockedBuffer is a bytes.Buffer safe for a logger's goroutine and the
