@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"sync"
@@ -47,27 +48,76 @@ func main() {
 	only := flag.String("only", "", "measure only the rows whose names contain one of these comma-separated `words` (say \"relay,clients\")")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: go run ./bench [-quick] [-only words]")
-		fmt.Fprintln(flag.CommandLine.Output(), "$FILEPEER_BENCH_CPUPROFILE=FILE has each Go node's process write its CPU profile to FILE.nodeN")
+		fmt.Fprintln(flag.CommandLine.Output(), "$FILEPEER_BENCH_CPUPROFILE=FILE has each child server write its CPU profile to FILE.NAME")
+		fmt.Fprintln(flag.CommandLine.Output(), "(NAME: nodeN, ceiling, forward-PORT), and $FILEPEER_BENCH_TRACE=FILE its execution trace;")
+		fmt.Fprintln(flag.CommandLine.Output(), "go run ./bench -bursts FILE... sums up such traces")
 		flag.PrintDefaults()
 	}
+	bursts := flag.Bool("bursts", false, "sum up the execution traces named as arguments (see $FILEPEER_BENCH_TRACE) and exit")
 	flag.Parse()
 	var err error
-	switch *serve {
-	case "":
+	switch {
+	case *bursts:
+		err = printBursts(flag.Args())
+	case *serve == "":
 		err = run(*quick, *only)
-	case "go":
-		err = serveGo(flag.Args())
-	case "ceiling":
-		err = serveCeiling(flag.Args())
-	case "forward":
-		err = serveForward(flag.Args())
 	default:
-		err = fmt.Errorf("unknown -serve %q", *serve)
+		err = serveChild(*serve, flag.Args())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// serveChild runs this program as a child server of kind.
+func serveChild(kind string, args []string) error {
+	switch kind {
+	case "go":
+		return serveGo(args)
+	case "ceiling":
+		return serveCeiling(args)
+	case "forward":
+		return serveForward(args)
+	}
+	return fmt.Errorf("unknown -serve %q", kind)
+}
+
+// record starts the CPU profile and the execution trace the environment
+// asks for, in files named for the child server name, and returns what
+// stops them.
+func record(name string) (end func(), err error) {
+	var ends []func()
+	end = func() {
+		for _, f := range slices.Backward(ends) {
+			f()
+		}
+	}
+	for _, r := range []struct {
+		env   string
+		start func(io.Writer) error
+		stop  func()
+	}{
+		{"FILEPEER_BENCH_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"FILEPEER_BENCH_TRACE", trace.Start, trace.Stop},
+	} {
+		path := os.Getenv(r.env)
+		if path == "" {
+			continue
+		}
+		f, err := os.Create(path + "." + name)
+		if err != nil {
+			end()
+			return nil, err
+		}
+		ends = append(ends, func() { f.Close() })
+		if err := r.start(f); err != nil {
+			end()
+			return nil, err
+		}
+		ends = append(ends, r.stop)
+	}
+	return end, nil
 }
 
 // rounds sets how much work each measurement does: in each of n rounds,
@@ -675,17 +725,11 @@ func serveGo(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if path := os.Getenv("FILEPEER_BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path + "." + args[2])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	end, err := record(args[2])
+	if err != nil {
+		return err
 	}
+	defer end()
 	n, err := peer.New(peer.Config{URL: args[0], Dir: args[1], Secret: "bench-secret", TargetPeers: -1})
 	if err != nil {
 		return err
@@ -718,6 +762,11 @@ func serveCeiling(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	end, err := record("ceiling")
+	if err != nil {
+		return err
+	}
+	defer end()
 	srv := &http.Server{
 		Addr: strings.TrimPrefix(args[0], "http://"),
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -754,6 +803,12 @@ func serveForward(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	end, err := record(fmt.Sprint("forward-", l.Addr().(*net.TCPAddr).Port))
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer end()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	var mu sync.Mutex

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// printBursts sums up the execution traces of child servers
+// ($FILEPEER_BENCH_TRACE): for each, the bursts in which a goroutine ran,
+// from being woken to blocking again, that made a system call, and what
+// their time went to. A node that passes a query on runs two bursts a
+// query, one for the request and one for the reply; a forwarder one for
+// each way.
+func printBursts(files []string) error {
+	if len(files) == 0 {
+		return fmt.Errorf("-bursts takes the trace files to read")
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "trace\tbursts\tµs a burst\tof it in system calls\tthe costliest system calls: times a burst × µs each\t")
+	for _, f := range files {
+		b, err := readBursts(f)
+		if err != nil {
+			return err
+		}
+		var calls []string
+		names := slices.SortedFunc(maps.Keys(b.callTime), func(x, y string) int { return cmp.Compare(b.callTime[y], b.callTime[x]) })
+		for _, k := range names[:min(len(names), 3)] {
+			short := k[strings.LastIndexByte(k, '.')+1:]
+			calls = append(calls, fmt.Sprintf("%s %.1f×%.1f", short, float64(b.calls[k])/float64(b.n), b.callTime[k]/float64(b.calls[k])/1e3))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%s\t\n", f, b.n, b.time/float64(b.n)/1e3, b.inCalls/float64(b.n)/1e3, strings.Join(calls, ", "))
+	}
+	return tw.Flush()
+}
+
+// bursts sums up one trace's bursts; times are in nanoseconds.
+type bursts struct {
+	n             int
+	time, inCalls float64
+	calls         map[string]int
+	callTime      map[string]float64
+}
+
+// readBursts reads a trace through go tool trace's dump of its events:
+// a goroutine's transitions are lines such as
+// "M=1 P=0 G=7 StateTransition Time=123 GoID=7 Running->Syscall ...",
+// each followed by the stack it happened on, one tab-indented frame a line.
+func readBursts(file string) (*bursts, error) {
+	out, err := exec.Command("go", "tool", "trace", "-d=parsed", file).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
+		}
+		return nil, fmt.Errorf("go tool trace %s: %w", file, err)
+	}
+	b := &bursts{calls: map[string]int{}, callTime: map[string]float64{}}
+	type state struct {
+		woke, callStart float64
+		call            string
+		inCalls         float64
+		madeCall        bool
+	}
+	gs := map[string]*state{}
+	var (
+		pending *state // a goroutine that entered a system call, awaiting its stack
+		now     float64
+	)
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if pending != nil && strings.HasPrefix(line, "\t") && !strings.HasPrefix(line, "\t\t") {
+			frame, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+			pending.call, pending = frame, nil
+			continue
+		}
+		if !strings.HasPrefix(line, "M=") {
+			continue
+		}
+		pending = nil
+		if !strings.Contains(line, " StateTransition ") || !strings.Contains(line, " GoID=") {
+			continue
+		}
+		var g, move string
+		for _, field := range strings.Fields(line) {
+			switch {
+			case strings.HasPrefix(field, "Time="):
+				now, _ = strconv.ParseFloat(field[len("Time="):], 64)
+			case strings.HasPrefix(field, "GoID="):
+				g = field[len("GoID="):]
+			case strings.Contains(field, "->"):
+				move = field
+			}
+		}
+		s := gs[g]
+		if s == nil {
+			s = &state{woke: -1}
+			gs[g] = s
+		}
+		switch move {
+		case "Runnable->Running":
+			if s.woke < 0 {
+				*s = state{woke: now}
+			}
+		case "Running->Syscall":
+			s.callStart, s.call, pending = now, "", s
+		case "Syscall->Running", "Syscall->Runnable":
+			if s.woke >= 0 && s.call != "" {
+				d := now - s.callStart
+				s.inCalls += d
+				s.madeCall = true
+				b.calls[s.call]++
+				b.callTime[s.call] += d
+			}
+		case "Running->Waiting":
+			if s.woke >= 0 && s.madeCall {
+				b.n++
+				b.time += now - s.woke
+				b.inCalls += s.inCalls
+			}
+			s.woke = -1
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if b.n == 0 {
+		return nil, fmt.Errorf("%s: no bursts", file)
+	}
+	return b, nil
+}
