@@ -63,6 +63,7 @@ type clientConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	in     limitedIn
+	long   []byte // a head's line too long for br (readLine)
 	usedAt time.Time
 }
 
@@ -138,14 +139,14 @@ func (p *connPool) exchange(ctx context.Context, c *clientConn, req *http.Reques
 	// the connection is then closed, never reused.
 	cut := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
 	c.in.read = 0
-	err := req.Write(c.bw)
+	err := writeRequest(c.bw, req)
 	if err == nil {
 		err = c.bw.Flush()
 	}
 	var resp *http.Response
 	if err == nil {
 		c.in.limit, c.in.left = true, maxReplyHeader
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = readResponse(c.br, &c.long, req)
 		c.in.limit = false
 	}
 	if err != nil {

@@ -82,23 +82,33 @@ func writeIntReply(c net.Conn, proto string) {
 	fmt.Fprintf(c, "%s 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n%s", proto, len(intReply), intReply)
 }
 
-// TestConnPoolBoundsReplyHead checks that a reply whose headers never end
-// fails once they pass maxReplyHeader, instead of growing without bound.
+// TestConnPoolBoundsReplyHead checks that a reply whose head never ends
+// fails, instead of growing without bound: at maxReplyHeader bytes, or at
+// maxFields fields.
 func TestConnPoolBoundsReplyHead(t *testing.T) {
-	url, _ := scriptedServer(t, func(c net.Conn, _ *http.Request) bool {
-		io.WriteString(c, "HTTP/1.1 200 OK\r\n")
-		line := "X-Filler: " + strings.Repeat("a", 1000) + "\r\n"
-		for range 2 * maxReplyHeader / len(line) {
-			if _, err := io.WriteString(c, line); err != nil {
+	for _, tc := range []struct {
+		name string
+		line string // written again and again after the status line
+		want func(t *testing.T, err error)
+	}{
+		{"one endless field", strings.Repeat("a", 1000), func(t *testing.T, err error) { require.ErrorIs(t, err, errReplyHeader) }},
+		{"endless fields", "X-Filler: " + strings.Repeat("a", 100) + "\r\n", func(t *testing.T, err error) { require.ErrorIs(t, err, errManyField) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := scriptedServer(t, func(c net.Conn, _ *http.Request) bool {
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nX-Long: ")
+				for range 2 * maxReplyHeader / len(tc.line) {
+					if _, err := io.WriteString(c, tc.line); err != nil {
+						return false
+					}
+				}
 				return false
-			}
-		}
-		return false
-	})
-	tr := New(Config{})
-	defer tr.Close()
-	err := dial(t, tr, url).Hello(context.Background(), "http://127.0.0.1:9")
-	require.ErrorIs(t, err, errReplyHeader)
+			})
+			tr := New(Config{})
+			defer tr.Close()
+			tc.want(t, dial(t, tr, url).Hello(context.Background(), "http://127.0.0.1:9"))
+		})
+	}
 }
 
 // TestConnPoolCapsConnsPerPeer checks that no more than maxConnsPerPeer

@@ -21,7 +21,7 @@ import (
 )
 
 // server is Listen's HTTP/1.1 server: each connection's requests are read
-// (by net/http's own parser, http.ReadRequest) and served one at a time
+// (readRequest, httphead.go) and served one at a time
 // on the connection's goroutine, and nothing else runs for a call that
 // ends within watchAfter. http.Server reads each connection in a second
 // goroutine while its handler runs, to see the client go, and hands
@@ -133,6 +133,7 @@ type serverConn struct {
 	in   headLimit
 	br   *bufio.Reader
 	bw   *bufio.Writer
+	long []byte // a head's line too long for br (readLine)
 	// ahead is what a watch read ahead: the start of the next request.
 	ahead []byte
 	// watch is the watch of the call being served, nil between calls.
@@ -241,23 +242,22 @@ func (sc *serverConn) serveOne() bool {
 	default:
 		sc.conn.SetReadDeadline(time.Time{})
 	}
-	req, err := http.ReadRequest(sc.br) // under the head's limit, set before the first byte
+	req, err := readRequest(sc.br, &sc.long) // under the head's limit, set before the first byte
 	sc.in.limit = false
 	if err != nil {
+		var (
+			he *headError
+			ne net.Error
+		)
 		switch {
 		case errors.Is(err, io.EOF):
+		case errors.As(err, &he):
+			sc.refuse(he.status)
 		case errors.Is(err, errRequestHead):
 			sc.refuse(http.StatusRequestHeaderFieldsTooLarge)
-		default:
-			var ne net.Error
-			if !errors.As(err, &ne) {
-				sc.refuse(http.StatusBadRequest)
-			}
+		case !errors.As(err, &ne):
+			sc.refuse(http.StatusBadRequest)
 		}
-		return false
-	}
-	if req.ProtoMajor != 1 {
-		sc.refuse(http.StatusHTTPVersionNotSupported)
 		return false
 	}
 	if req.ProtoAtLeast(1, 1) && req.Host == "" {
@@ -531,7 +531,12 @@ func (w *response) writeHead() {
 	if !w.req.ProtoAtLeast(1, 1) {
 		proto = "HTTP/1.0"
 	}
-	fmt.Fprintf(bw, "%s %d %s\r\n", proto, w.status, http.StatusText(w.status))
+	bw.WriteString(proto)
+	bw.WriteByte(' ')
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(w.status), 10))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(w.status))
+	bw.WriteString("\r\n")
 	keepAlive10 := !w.req.ProtoAtLeast(1, 1) && strings.EqualFold(w.req.Header.Get("Connection"), "keep-alive")
 	switch {
 	case w.length >= 0 || w.req.Method == http.MethodHead:
@@ -548,8 +553,8 @@ func (w *response) writeHead() {
 	if w.closeAfter || w.req.Close {
 		h.Set("Connection", "close")
 	}
-	h.Write(bw)
-	io.WriteString(bw, "\r\n")
+	writeFields(bw, h, true)
+	bw.WriteString("\r\n")
 	if h.Get("Transfer-Encoding") == "chunked" {
 		w.chunked = httputil.NewChunkedWriter(bw)
 	}
