@@ -66,14 +66,17 @@ func echoHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 // TestServerKeepsAliveAndPipelines checks that one connection carries
-// several requests, even sent in one write, answered in order, and that
-// Connection: close ends it.
+// several requests, even sent in one write and chunked, answered in
+// order, and that Connection: close ends it.
 func TestServerKeepsAliveAndPipelines(t *testing.T) {
 	addr := listenHandler(t, echoHandler, Config{})
 	req := func(body, extra string) string {
 		return "POST /RPC2?length=" + strconv.Itoa(len(body)) + " HTTP/1.1\r\nHost: x\r\n" + extra + "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 	}
-	out := rawExchange(t, addr, req("one", "")+req("two", "")+req("three", "Connection: close\r\n"))
+	// The second is chunked, with a trailer, which must be read to its
+	// end for the third to be found.
+	chunked := "POST /RPC2?length=3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ntw\r\n1;ext=y\r\no\r\n0\r\nX-Sum: 3\r\n\r\n"
+	out := rawExchange(t, addr, req("one", "")+chunked+req("three", "Connection: close\r\n"))
 	br := bufio.NewReader(strings.NewReader(out))
 	for _, want := range []string{"one", "two", "three"} {
 		resp, err := http.ReadResponse(br, nil)
@@ -132,6 +135,10 @@ func TestServerRefusesBadRequests(t *testing.T) {
 		{"HTTP/2", "POST /RPC2 HTTP/2.0\r\nHost: a\r\n\r\n", "505 HTTP Version Not Supported"},
 		{"odd Expect", "POST /RPC2 HTTP/1.1\r\nHost: a\r\nExpect: wonders\r\nContent-Length: 0\r\n\r\n", "417 Expectation Failed"},
 		{"head too large", "POST /RPC2 HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("a", maxRequestHead) + "\r\n\r\n", "431 Request Header Fields Too Large"},
+		{"too many fields", "POST /RPC2 HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X: v\r\n", maxFields+1) + "\r\n", "431 Request Header Fields Too Large"},
+		{"folded field", "POST /RPC2 HTTP/1.1\r\nHost: a\r\nX: v\r\n w\r\nContent-Length: 0\r\n\r\n", "400 Bad Request"},
+		{"chunked beside a length", "POST /RPC2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n", "400 Bad Request"},
+		{"gzip transfer coding", "POST /RPC2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "501 Not Implemented"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := rawExchange(t, addr, c.req)
