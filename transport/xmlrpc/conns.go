@@ -45,8 +45,6 @@ const (
 	maxIdle         = 100
 	maxConnsPerPeer = DefaultMaxConnsPerAddr / 8 // under a peer's cap on one address, so that calls wait rather than being cut off
 	idleFor         = 90 * time.Second
-	// maxReplyHeader bounds a reply's status line and headers.
-	maxReplyHeader = 1 << 20
 )
 
 // peerConns are the connections to one peer.

@@ -14,11 +14,12 @@
 // (value.go), requests (request.go) and replies (reply.go), which read
 // from an io.Reader and write to an io.Writer; the file-kind memo
 // (memo.go) and the cache of settled files' encoded replies
-// (replycache.go); and over them the client's pooled HTTP/1.1
-// connections (conns.go) and the client (client.go), the handler, which
-// owns HTTP headers and spooling (handler.go), the HTTP/1.1 server that
-// runs it (server.go), the listener (listen.go) and the Transport that
-// ties them (transport.go). Both ends of HTTP are the package's own, over
-// net/http's parsers, so that a call runs on one goroutine at each end. A file uses only
-// those before it, but for transport.go's defaults and Transport type.
+// (replycache.go); and over them the heads of HTTP/1.x messages, read
+// and written (httphead.go), the client's pooled HTTP/1.1 connections
+// (conns.go) and the client (client.go), the handler, which owns HTTP
+// headers and spooling (handler.go), the HTTP/1.1 server that runs it
+// (server.go), the listener (listen.go) and the Transport that ties them
+// (transport.go). Both ends of HTTP are the package's own, so that a call
+// runs on one goroutine at each end. A file uses only those before it,
+// but for transport.go's defaults and Transport type.
 package xmlrpc

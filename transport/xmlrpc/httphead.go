@@ -49,6 +49,10 @@ func (e *headError) Error() string { return e.why }
 func badHead(why string) error { return &headError{http.StatusBadRequest, why} }
 
 const (
+	// maxRequestHead bounds a request's line and header fields.
+	maxRequestHead = 64 << 10
+	// maxReplyHeader bounds a reply's status line and header fields.
+	maxReplyHeader = 1 << 20
 	// maxFields bounds the header fields of one head.
 	maxFields = 256
 	// maxTrailer bounds the trailer of a chunked body, which no head
@@ -420,7 +424,7 @@ func readResponse(br *bufio.Reader, long *[]byte, req *http.Request) (*http.Resp
 		code, reason, _ := bytes.Cut(rest, []byte{' '})
 		major, minor, ok := parseVersion(version)
 		if !ok || major != 1 || len(code) != 3 || code[0] < '1' || code[0] > '5' || !isDigits(code) || !isFieldValue(reason) {
-			return nil, fmt.Errorf("transport: malformed status line %q", cut(string(line), 64))
+			return nil, fmt.Errorf("transport: malformed status line %.64q", line)
 		}
 		resp := &http.Response{
 			StatusCode: int(code[0]-'0')*100 + int(code[1]-'0')*10 + int(code[2]-'0'),
@@ -497,7 +501,7 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 		host = req.URL.Host
 	}
 	if !validHost(host) || !isToken(req.Method) {
-		return fmt.Errorf("transport: invalid request %s %q", cut(req.Method, 16), cut(host, 64))
+		return fmt.Errorf("transport: invalid request %.16q %.64q", req.Method, host)
 	}
 	if req.ContentLength < 0 || req.ContentLength == 0 && req.Body != nil && req.Body != http.NoBody {
 		return errors.New("transport: request body of unknown length")
@@ -554,7 +558,7 @@ func writeFields(w *bufio.Writer, h http.Header, reply bool) error {
 			if reply {
 				continue
 			}
-			return fmt.Errorf("transport: invalid header name %q", cut(k, 64))
+			return fmt.Errorf("transport: invalid header name %.64q", k)
 		}
 		for _, v := range h[k] {
 			if !isFieldValue(v) {

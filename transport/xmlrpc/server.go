@@ -54,8 +54,6 @@ const (
 	watchAfter = 5 * time.Millisecond
 	// watcherRest is how long the watcher runs on with no calls.
 	watcherRest = 100 * watchAfter
-	// maxRequestHead bounds a request's line and headers.
-	maxRequestHead = 64 << 10
 	// maxDrain is the most of an unread request body read after the
 	// handler, to keep the connection; beyond it, the connection closes.
 	maxDrain = 256 << 10
