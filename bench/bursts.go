@@ -68,8 +68,9 @@ func readBursts(file string) (*bursts, error) {
 	type state struct {
 		woke, callStart float64
 		call            string
-		inCalls         float64
-		madeCall        bool
+		// the system calls of the burst so far
+		calls    map[string]int
+		callTime map[string]float64
 	}
 	gs := map[string]*state{}
 	var (
@@ -111,23 +112,24 @@ func readBursts(file string) (*bursts, error) {
 		switch move {
 		case "Runnable->Running":
 			if s.woke < 0 {
-				*s = state{woke: now}
+				*s = state{woke: now, calls: map[string]int{}, callTime: map[string]float64{}}
 			}
 		case "Running->Syscall":
 			s.callStart, s.call, pending = now, "", s
 		case "Syscall->Running", "Syscall->Runnable":
 			if s.woke >= 0 && s.call != "" {
-				d := now - s.callStart
-				s.inCalls += d
-				s.madeCall = true
-				b.calls[s.call]++
-				b.callTime[s.call] += d
+				s.calls[s.call]++
+				s.callTime[s.call] += now - s.callStart
 			}
 		case "Running->Waiting":
-			if s.woke >= 0 && s.madeCall {
+			if s.woke >= 0 && len(s.calls) > 0 {
 				b.n++
 				b.time += now - s.woke
-				b.inCalls += s.inCalls
+				for k, n := range s.calls {
+					b.calls[k] += n
+					b.callTime[k] += s.callTime[k]
+					b.inCalls += s.callTime[k]
+				}
 			}
 			s.woke = -1
 		}
