@@ -377,7 +377,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, rep
 			}
 			return sendParallel(w, ra, pos, size, text, length)
 		}
-		body = &exactReader{r: b, left: size}
+		body = &exactReader{r: b, left: size, short: errShrank}
 	default:
 		rs, cleanup, err := spool(body)
 		if err != nil {
@@ -388,7 +388,7 @@ func writeQueryReply(w http.ResponseWriter, body io.Reader, scans *scanMemo, rep
 		if text, length, _, size, _, err = scanBody(nil, rs, version{}); err != nil {
 			return err
 		}
-		body = &exactReader{r: rs, left: size}
+		body = &exactReader{r: rs, left: size, short: errShrank}
 	}
 	in := getBuf(streamPool, streamChunk)
 	defer putBuf(streamPool, in)
@@ -580,29 +580,6 @@ func scanBody(scans *scanMemo, rs io.ReadSeeker, v version) (text bool, length, 
 	in := getBuf(inPool, ioChunk)
 	defer putBuf(inPool, in)
 	return scans.scan(rs, v, *in)
-}
-
-// exactReader reads the left bytes of a file whose encoded length has
-// gone out in the headers: a file that has grown since is cut there, and
-// one that has shrunk is an error.
-type exactReader struct {
-	r    io.Reader
-	left int64
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.left <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.left {
-		p = p[:e.left]
-	}
-	n, err := e.r.Read(p)
-	e.left -= int64(n)
-	if err == io.EOF && e.left > 0 {
-		err = errShrank(err)
-	}
-	return n, err
 }
 
 // spool copies a body of unknown kind somewhere it can be read twice.

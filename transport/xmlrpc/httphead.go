@@ -297,7 +297,7 @@ func readRequest(br *bufio.Reader, long *[]byte) (*http.Request, error) {
 		req.Body = &chunkedBody{br: br, r: httputil.NewChunkedReader(br)}
 	case cl > 0:
 		req.ContentLength = cl
-		req.Body = &lengthBody{br: br, left: cl}
+		req.Body = &lengthBody{exactReader{r: br, left: cl}}
 	default:
 		req.Body = http.NoBody
 	}
@@ -359,29 +359,39 @@ func validHost(h string) bool {
 	return true
 }
 
-// lengthBody is a body of a known length, left bytes of which are still
-// to be read; one that ends short of it is io.ErrUnexpectedEOF.
-type lengthBody struct {
-	br   *bufio.Reader
-	left int64
+// lengthBody is a body of a known length, which ends short of it in
+// io.ErrUnexpectedEOF.
+type lengthBody struct{ exactReader }
+
+func (b *lengthBody) Close() error { return nil }
+
+// exactReader reads the left bytes r has still to give: a file whose
+// encoded length has gone out in a reply's head (a file that has grown
+// since is cut there), or a body of a known length. An end before them
+// is short's error, or io.ErrUnexpectedEOF if short is nil.
+type exactReader struct {
+	r     io.Reader
+	left  int64
+	short func(error) error
 }
 
-func (b *lengthBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
 	}
-	n, err := b.br.Read(p)
-	b.left -= int64(n)
-	if err == io.EOF && b.left > 0 {
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
 		err = io.ErrUnexpectedEOF
+		if e.short != nil {
+			err = e.short(err)
+		}
 	}
 	return n, err
 }
-
-func (b *lengthBody) Close() error { return nil }
 
 // chunkedBody is a chunked body: net/http's chunked reader, and then the
 // trailer, which it leaves unread, read up to its blank line and dropped.
@@ -476,7 +486,7 @@ func responseBody(resp *http.Response, br *bufio.Reader, minor int) error {
 		resp.TransferEncoding = []string{"chunked"}
 		resp.Body = &chunkedBody{br: br, r: httputil.NewChunkedReader(br)}
 	case cl >= 0:
-		resp.Body = &lengthBody{br: br, left: cl}
+		resp.Body = &lengthBody{exactReader{r: br, left: cl}}
 	default:
 		// Delimited by the connection's end.
 		resp.Close = true

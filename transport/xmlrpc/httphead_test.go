@@ -91,10 +91,17 @@ func sameRequest(t *testing.T, head []byte, ours *http.Request) {
 	assert.Equal(t, theirs.ContentLength, ours.ContentLength)
 	assert.Equal(t, theirs.TransferEncoding, ours.TransferEncoding)
 	assert.Equal(t, theirs.Close, ours.Close)
-	assert.True(t, maps.EqualFunc(theirs.Header, ours.Header, func(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }),
-		"headers: net/http %q, ours %q", theirs.Header, ours.Header)
-	want, werr := io.ReadAll(theirs.Body)
-	got, gerr := io.ReadAll(ours.Body)
+	sameFieldsAndBody(t, theirs.Header, ours.Header, theirs.Body, ours.Body)
+}
+
+// sameFieldsAndBody checks that the header fields and the body net/http
+// read are the ones the hand parser read.
+func sameFieldsAndBody(t *testing.T, theirs, ours http.Header, theirBody, ourBody io.Reader) {
+	t.Helper()
+	assert.True(t, maps.EqualFunc(theirs, ours, func(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }),
+		"headers: net/http %q, ours %q", theirs, ours)
+	want, werr := io.ReadAll(theirBody)
+	got, gerr := io.ReadAll(ourBody)
 	assert.Equal(t, werr == nil, gerr == nil, "body errors: net/http %v, ours %v", werr, gerr)
 	if werr == nil && gerr == nil {
 		assert.Equal(t, want, got)
@@ -178,14 +185,7 @@ func sameResponse(t *testing.T, head []byte, ours *http.Response) {
 	assert.Equal(t, theirs.ContentLength, ours.ContentLength)
 	assert.Equal(t, theirs.TransferEncoding, ours.TransferEncoding)
 	assert.Equal(t, theirs.Close, ours.Close)
-	assert.True(t, maps.EqualFunc(theirs.Header, ours.Header, func(a, b []string) bool { return strings.Join(a, "\x00") == strings.Join(b, "\x00") }),
-		"headers: net/http %q, ours %q", theirs.Header, ours.Header)
-	want, werr := io.ReadAll(theirs.Body)
-	got, gerr := io.ReadAll(ours.Body)
-	assert.Equal(t, werr == nil, gerr == nil, "body errors: net/http %v, ours %v", werr, gerr)
-	if werr == nil && gerr == nil {
-		assert.Equal(t, want, got)
-	}
+	sameFieldsAndBody(t, theirs.Header, ours.Header, theirs.Body, ours.Body)
 }
 
 // FuzzResponseHead checks that a reply head readResponse accepts is read
