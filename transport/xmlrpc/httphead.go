@@ -408,18 +408,33 @@ func (b *chunkedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	if err == io.EOF {
-		err = readFields(b.br, &b.long, maxTrailer, http.Header{})
-		if err == nil {
-			err = io.EOF
-		} else if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
+		err = b.trailer()
 	}
 	b.err = err
 	return n, err
 }
 
 func (b *chunkedBody) Close() error { return nil }
+
+// trailer reads the trailer, and returns io.EOF once it has ended.
+func (b *chunkedBody) trailer() error {
+	// The commonest, no trailer at all, as net/http reads it: a blank
+	// line that is a CRLF.
+	if end, err := b.br.Peek(2); string(end) == "\r\n" {
+		b.br.Discard(2)
+		return io.EOF
+	} else if err != nil {
+		return io.ErrUnexpectedEOF
+	}
+	switch err := readFields(b.br, &b.long, maxTrailer, http.Header{}); err {
+	case nil:
+		return io.EOF
+	case io.EOF:
+		return io.ErrUnexpectedEOF
+	default:
+		return err
+	}
+}
 
 // readResponse reads a reply's head to req from br and returns the reply,
 // with a body that reads what its head announces from br. Interim (1xx)
