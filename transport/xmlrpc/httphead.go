@@ -56,12 +56,12 @@ const (
 	// maxFields bounds the header fields of one head.
 	maxFields = 256
 	// maxTrailer bounds the trailer of a chunked body, which no head
-	// limit covers.
-	maxTrailer = 64 << 10
+	// limit covers, and which is read and dropped.
+	maxTrailer = 16 << 10
 )
 
 var (
-	errLongLine  = errors.New("transport: line of a message head too long")
+	errLongLine  = errors.New("transport: message head or trailer too long")
 	errFolded    = badHead("folded header line")
 	errField     = badHead("malformed header field")
 	errManyField = &headError{http.StatusRequestHeaderFieldsTooLarge, "too many header fields"}
@@ -97,12 +97,15 @@ func readLine(br *bufio.Reader, long *[]byte, max int) ([]byte, error) {
 }
 
 // readFields reads header fields into h up to the blank line that ends
-// them.
+// them, which may not take more than max bytes in all.
 func readFields(br *bufio.Reader, long *[]byte, max int, h http.Header) error {
 	for n := 0; ; n++ {
 		line, err := readLine(br, long, max)
 		if err != nil {
 			return err
+		}
+		if max -= len(line) + 1; max < 0 {
+			return errLongLine
 		}
 		if len(line) == 0 {
 			return nil

@@ -77,6 +77,18 @@ func TestReadRequestRefuses(t *testing.T) {
 	}
 }
 
+// TestReadRequestBoundsTrailer checks that a chunked body's trailer, which
+// is read and dropped, is bounded.
+func TestReadRequestBoundsTrailer(t *testing.T) {
+	head := "POST /RPC2 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
+	for _, trailer := range []string{strings.Repeat("X: "+strings.Repeat("v", 100)+"\r\n", maxTrailer/100), "X: " + strings.Repeat("v", maxTrailer)} {
+		req, err := readRequest(bufio.NewReader(strings.NewReader(head+trailer+"\r\n")), new([]byte))
+		require.NoError(t, err)
+		_, err = io.ReadAll(req.Body)
+		require.ErrorIs(t, err, errLongLine)
+	}
+}
+
 // sameRequest checks that ours, read from head, is the request net/http
 // reads from it, body included.
 func sameRequest(t *testing.T, head []byte, ours *http.Request) {
