@@ -61,7 +61,6 @@ type clientConn struct {
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	in     limitedIn
-	long   []byte // a head's line too long for br (readLine)
 	usedAt time.Time
 }
 
@@ -144,7 +143,7 @@ func (p *connPool) exchange(ctx context.Context, c *clientConn, req *http.Reques
 	var resp *http.Response
 	if err == nil {
 		c.in.limit, c.in.left = true, maxReplyHeader
-		resp, err = readResponse(c.br, &c.long, req)
+		resp, err = readResponse(c.br, req)
 		c.in.limit = false
 	}
 	if err != nil {

@@ -68,8 +68,9 @@ var (
 )
 
 // readLine reads one line of a head, without its CRLF (or bare LF), into
-// the reader's buffer or, for a line longer than it, into *long; the line
-// is valid until the next read. A line may not exceed max bytes.
+// the reader's buffer or, for a line longer than it, into *long (kept for
+// the head's later lines, and let go with it); the line is valid until
+// the next read. A line may not exceed max bytes.
 func readLine(br *bufio.Reader, long *[]byte, max int) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
@@ -239,8 +240,9 @@ var protos = [...]string{"HTTP/1.0", "HTTP/1.1"}
 // readRequest reads a request's head from br and returns the request,
 // with a body that reads what its head announces from br. A head the
 // server refuses is a *headError.
-func readRequest(br *bufio.Reader, long *[]byte) (*http.Request, error) {
-	line, err := readLine(br, long, maxRequestHead)
+func readRequest(br *bufio.Reader) (*http.Request, error) {
+	var long []byte
+	line, err := readLine(br, &long, maxRequestHead)
 	if err != nil {
 		return nil, requestHeadErr(err)
 	}
@@ -274,7 +276,7 @@ func readRequest(br *bufio.Reader, long *[]byte) (*http.Request, error) {
 	} else if req.URL, err = url.ParseRequestURI(req.RequestURI); err != nil {
 		return nil, badHead("malformed request target")
 	}
-	if err := readFields(br, long, maxRequestHead, req.Header); err != nil {
+	if err := readFields(br, &long, maxRequestHead, req.Header); err != nil {
 		return nil, requestHeadErr(err)
 	}
 	h := req.Header
@@ -442,9 +444,10 @@ func (b *chunkedBody) trailer() error {
 // readResponse reads a reply's head to req from br and returns the reply,
 // with a body that reads what its head announces from br. Interim (1xx)
 // replies are skipped.
-func readResponse(br *bufio.Reader, long *[]byte, req *http.Request) (*http.Response, error) {
+func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
+	var long []byte
 	for interim := 0; ; interim++ {
-		line, err := readLine(br, long, maxReplyHeader)
+		line, err := readLine(br, &long, maxReplyHeader)
 		if err != nil {
 			return nil, err
 		}
@@ -463,7 +466,7 @@ func readResponse(br *bufio.Reader, long *[]byte, req *http.Request) (*http.Resp
 			Header:     make(http.Header, 4),
 			Request:    req,
 		}
-		if err := readFields(br, long, maxReplyHeader, resp.Header); err != nil {
+		if err := readFields(br, &long, maxReplyHeader, resp.Header); err != nil {
 			var he *headError
 			if errors.As(err, &he) {
 				err = fmt.Errorf("transport: reply: %w", err)

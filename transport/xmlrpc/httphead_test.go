@@ -62,7 +62,7 @@ var refusedRequests = []struct {
 
 func TestReadRequestAcceptsClients(t *testing.T) {
 	for _, head := range clientRequests {
-		ours, err := readRequest(bufio.NewReaderSize(strings.NewReader(head), 64), new([]byte))
+		ours, err := readRequest(bufio.NewReaderSize(strings.NewReader(head), 64))
 		require.NoError(t, err, "%q", head)
 		sameRequest(t, []byte(head), ours)
 	}
@@ -70,7 +70,7 @@ func TestReadRequestAcceptsClients(t *testing.T) {
 
 func TestReadRequestRefuses(t *testing.T) {
 	for _, tc := range refusedRequests {
-		_, err := readRequest(bufio.NewReader(strings.NewReader(tc.head)), new([]byte))
+		_, err := readRequest(bufio.NewReader(strings.NewReader(tc.head)))
 		var he *headError
 		require.ErrorAs(t, err, &he, "%q", tc.head)
 		assert.Equal(t, tc.status, he.status, "%q: %v", tc.head, err)
@@ -82,7 +82,7 @@ func TestReadRequestRefuses(t *testing.T) {
 func TestReadRequestBoundsTrailer(t *testing.T) {
 	head := "POST /RPC2 HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n"
 	for _, trailer := range []string{strings.Repeat("X: "+strings.Repeat("v", 100)+"\r\n", maxTrailer/100), "X: " + strings.Repeat("v", maxTrailer)} {
-		req, err := readRequest(bufio.NewReader(strings.NewReader(head+trailer+"\r\n")), new([]byte))
+		req, err := readRequest(bufio.NewReader(strings.NewReader(head + trailer + "\r\n")))
 		require.NoError(t, err)
 		_, err = io.ReadAll(req.Body)
 		require.ErrorIs(t, err, errLongLine)
@@ -131,7 +131,7 @@ func FuzzRequestHead(f *testing.F) {
 		f.Add([]byte(tc.head[:min(len(tc.head), 512)]))
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {
-		ours, err := readRequest(bufio.NewReaderSize(bytes.NewReader(head), 64), new([]byte))
+		ours, err := readRequest(bufio.NewReaderSize(bytes.NewReader(head), 64))
 		if err != nil {
 			return
 		}
@@ -156,7 +156,7 @@ var serverReplies = []string{
 
 func TestReadResponseAcceptsServers(t *testing.T) {
 	for _, head := range serverReplies {
-		ours, err := readResponse(bufio.NewReaderSize(strings.NewReader(head), 64), new([]byte), nil)
+		ours, err := readResponse(bufio.NewReaderSize(strings.NewReader(head), 64), nil)
 		require.NoError(t, err, "%q", head)
 		sameResponse(t, []byte(head), ours)
 	}
@@ -176,7 +176,7 @@ func TestReadResponseRefuses(t *testing.T) {
 		strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 6) + "HTTP/1.1 200 OK\r\n\r\n",
 		"HTTP/1.1 200 OK\r\nContent-Length: 1",
 	} {
-		_, err := readResponse(bufio.NewReader(strings.NewReader(head)), new([]byte), nil)
+		_, err := readResponse(bufio.NewReader(strings.NewReader(head)), nil)
 		assert.Error(t, err, "%q", head)
 	}
 }
@@ -207,7 +207,7 @@ func FuzzResponseHead(f *testing.F) {
 		f.Add([]byte(head))
 	}
 	f.Fuzz(func(t *testing.T, head []byte) {
-		ours, err := readResponse(bufio.NewReaderSize(bytes.NewReader(head), 64), new([]byte), nil)
+		ours, err := readResponse(bufio.NewReaderSize(bytes.NewReader(head), 64), nil)
 		if err != nil {
 			return
 		}

@@ -131,7 +131,6 @@ type serverConn struct {
 	in   headLimit
 	br   *bufio.Reader
 	bw   *bufio.Writer
-	long []byte // a head's line too long for br (readLine)
 	// ahead is what a watch read ahead: the start of the next request.
 	ahead []byte
 	// watch is the watch of the call being served, nil between calls.
@@ -240,7 +239,7 @@ func (sc *serverConn) serveOne() bool {
 	default:
 		sc.conn.SetReadDeadline(time.Time{})
 	}
-	req, err := readRequest(sc.br, &sc.long) // under the head's limit, set before the first byte
+	req, err := readRequest(sc.br) // under the head's limit, set before the first byte
 	sc.in.limit = false
 	if err != nil {
 		var (
@@ -535,7 +534,7 @@ func (w *response) writeHead() {
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(w.status))
 	bw.WriteString("\r\n")
-	keepAlive10 := !w.req.ProtoAtLeast(1, 1) && strings.EqualFold(w.req.Header.Get("Connection"), "keep-alive")
+	keepAlive10 := !w.req.ProtoAtLeast(1, 1) && hasToken(w.req.Header["Connection"], "keep-alive")
 	switch {
 	case w.length >= 0 || w.req.Method == http.MethodHead:
 		if keepAlive10 {
