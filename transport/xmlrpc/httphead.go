@@ -55,16 +55,14 @@ const (
 	maxReplyHeader = 1 << 20
 	// maxFields bounds the header fields of one head.
 	maxFields = 256
-	// maxTrailer bounds the trailer of a chunked body, which no head
-	// limit covers, and which is read and dropped.
-	maxTrailer = 16 << 10
 )
 
 var (
-	errLongLine  = errors.New("transport: message head or trailer too long")
-	errFolded    = badHead("folded header line")
-	errField     = badHead("malformed header field")
-	errManyField = &headError{http.StatusRequestHeaderFieldsTooLarge, "too many header fields"}
+	errLongLine    = errors.New("transport: message head too long")
+	errLongTrailer = errors.New("transport: trailer of a chunked body too long, or cut short")
+	errFolded      = badHead("folded header line")
+	errField       = badHead("malformed header field")
+	errManyField   = &headError{http.StatusRequestHeaderFieldsTooLarge, "too many header fields"}
 )
 
 // readLine reads one line of a head, without its CRLF (or bare LF), into
@@ -332,6 +330,14 @@ func framing(h http.Header, minor int) (length int64, chunked bool, err error) {
 			return 0, false, badHead("Transfer-Encoding beside Content-Length")
 		}
 		delete(h, "Transfer-Encoding")
+		// The fields a trailer will hold are announced, not kept, as
+		// net/http has it; and none of them may frame the message.
+		for _, k := range []string{"Transfer-Encoding", "Content-Length", "Trailer"} {
+			if hasToken(h["Trailer"], k) {
+				return 0, false, badHead("Trailer announces " + k)
+			}
+		}
+		delete(h, "Trailer")
 		return -1, true, nil
 	}
 	if len(cls) == 0 {
@@ -399,12 +405,11 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 // chunkedBody is a chunked body: net/http's chunked reader, and then the
-// trailer, which it leaves unread, read up to its blank line and dropped.
+// trailer, which it leaves unread, read and dropped.
 type chunkedBody struct {
-	br   *bufio.Reader
-	r    io.Reader
-	long []byte
-	err  error
+	br  *bufio.Reader
+	r   io.Reader
+	err error
 }
 
 func (b *chunkedBody) Read(p []byte) (int, error) {
@@ -421,24 +426,31 @@ func (b *chunkedBody) Read(p []byte) (int, error) {
 
 func (b *chunkedBody) Close() error { return nil }
 
-// trailer reads the trailer, and returns io.EOF once it has ended.
+// trailer reads the trailer, and returns io.EOF once it has ended. It
+// reads it as net/http does: a trailer must end, in a CRLF CRLF, within
+// what br buffers, which bounds it.
 func (b *chunkedBody) trailer() error {
-	// The commonest, no trailer at all, as net/http reads it: a blank
-	// line that is a CRLF.
+	// The commonest, no trailer at all: a blank line that is a CRLF.
 	if end, err := b.br.Peek(2); string(end) == "\r\n" {
 		b.br.Discard(2)
 		return io.EOF
 	} else if err != nil {
 		return io.ErrUnexpectedEOF
 	}
-	switch err := readFields(b.br, &b.long, maxTrailer, http.Header{}); err {
-	case nil:
-		return io.EOF
-	case io.EOF:
-		return io.ErrUnexpectedEOF
-	default:
+	for n := 4; ; n++ {
+		buf, err := b.br.Peek(n)
+		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
+			break
+		}
+		if err != nil {
+			return errLongTrailer
+		}
+	}
+	var long []byte
+	if err := readFields(b.br, &long, b.br.Size(), http.Header{}); err != nil {
 		return err
 	}
+	return io.EOF
 }
 
 // readResponse reads a reply's head to req from br and returns the reply,
@@ -488,23 +500,27 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 // responseBody gives resp the body its head announces.
 func responseBody(resp *http.Response, br *bufio.Reader, minor int) error {
 	h := resp.Header
-	resp.Close = hasToken(h["Connection"], "close")
-	if resp.Close {
+	if minor == 0 {
+		resp.Close = hasToken(h["Connection"], "close") || !hasToken(h["Connection"], "keep-alive")
+	} else if resp.Close = hasToken(h["Connection"], "close"); resp.Close {
 		delete(h, "Connection") // as net/http's reply has it
 	}
-	resp.Close = resp.Close || minor == 0 && !hasToken(h["Connection"], "keep-alive")
-	if resp.Request != nil && resp.Request.Method == http.MethodHead || resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
-		resp.Body = http.NoBody
-		return nil
-	}
+	// The framing is checked even where no body follows, as net/http
+	// checks it.
 	cl, chunked, err := framing(h, minor)
 	if err != nil {
 		return fmt.Errorf("transport: reply: %w", err)
 	}
+	if chunked {
+		resp.TransferEncoding = []string{"chunked"}
+	}
 	resp.ContentLength = cl
 	switch {
+	case resp.Request != nil && resp.Request.Method == http.MethodHead:
+		resp.Body = http.NoBody // with the length the body would have had
+	case resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified:
+		resp.ContentLength, resp.Body = 0, http.NoBody
 	case chunked:
-		resp.TransferEncoding = []string{"chunked"}
 		resp.Body = &chunkedBody{br: br, r: httputil.NewChunkedReader(br)}
 	case cl >= 0:
 		resp.Body = &lengthBody{exactReader{r: br, left: cl}}
