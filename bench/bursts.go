@@ -6,6 +6,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -23,7 +24,7 @@ import (
 // each way.
 func printBursts(files []string) error {
 	if len(files) == 0 {
-		return fmt.Errorf("-bursts takes the trace files to read")
+		return errors.New("-bursts takes the trace files to read")
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "trace\tbursts\tµs a burst\tof it in system calls\tthe costliest system calls: times a burst × µs each\t")
@@ -56,14 +57,32 @@ type bursts struct {
 // "M=1 P=0 G=7 StateTransition Time=123 GoID=7 Running->Syscall ...",
 // each followed by the stack it happened on, one tab-indented frame a line.
 func readBursts(file string) (*bursts, error) {
-	out, err := exec.Command("go", "tool", "trace", "-d=parsed", file).Output()
+	cmd := exec.Command("go", "tool", "trace", "-d=parsed", file)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
 	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) && len(ee.Stderr) > 0 {
-			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(ee.Stderr))
-		}
-		return nil, fmt.Errorf("go tool trace %s: %w", file, err)
+		return nil, err
 	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	b, err := sumBursts(out)
+	io.Copy(io.Discard, out)
+	if werr := cmd.Wait(); werr != nil {
+		return nil, fmt.Errorf("go tool trace %s: %w: %s", file, werr, bytes.TrimSpace(stderr.Bytes()))
+	}
+	if err == nil && b.n == 0 {
+		err = errors.New("no bursts")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return b, nil
+}
+
+// sumBursts sums up the bursts of the dump of events that r reads.
+func sumBursts(r io.Reader) (*bursts, error) {
 	b := &bursts{calls: map[string]int{}, callTime: map[string]float64{}}
 	type state struct {
 		woke, callStart float64
@@ -77,7 +96,7 @@ func readBursts(file string) (*bursts, error) {
 		pending *state // a goroutine that entered a system call, awaiting its stack
 		now     float64
 	)
-	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
@@ -134,11 +153,5 @@ func readBursts(file string) (*bursts, error) {
 			s.woke = -1
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if b.n == 0 {
-		return nil, fmt.Errorf("%s: no bursts", file)
-	}
-	return b, nil
+	return b, sc.Err()
 }
